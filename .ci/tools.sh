@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the command-line tools the tests and the benchmark use, into .cache/bin (idempotent):
+#   helm (chart lint/template), kubernetes-validate (manifest schemas), jaeger (trace store),
+#   vegeta (open-model load). Go tools come from the Go module proxy, Python ones from PyPI.
+#   .ci/tools.sh            all of them
+#   .ci/tools.sh helm ...   only the ones named
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin="$root/.cache/bin"
+mkdir -p "$bin"
+export GOBIN="$bin"
+
+go_tool() { # name module@version
+  local name=$1 module=$2
+  if [ -x "$bin/$name" ]; then return 0; fi
+  command -v go >/dev/null || { echo "tools: Go is needed to install $name (https://go.dev/dl)" >&2; return 1; }
+  echo "tools: go install $module (first build can take minutes)" >&2
+  go install "$module"
+}
+
+install_one() {
+  case "$1" in
+    helm) go_tool helm helm.sh/helm/v3/cmd/helm@v3.21.4 ;;
+    # v1.76.0 of the Jaeger module builds the v2 binary (cmd/jaeger); the v2.x tags are not installable with go install.
+    jaeger) go_tool jaeger github.com/jaegertracing/jaeger/cmd/jaeger@v1.76.0 ;;
+    vegeta) go_tool vegeta github.com/tsenart/vegeta/v12@v12.13.0 ;;
+    kubernetes-validate)
+      if [ -x "$bin/kubernetes-validate" ]; then return 0; fi
+      echo "tools: installing kubernetes-validate into .cache/kv" >&2
+      python3 -m venv "$root/.cache/kv"
+      "$root/.cache/kv/bin/pip" install -q --disable-pip-version-check 'kubernetes-validate==1.34.0'
+      ln -sf "$root/.cache/kv/bin/kubernetes-validate" "$bin/kubernetes-validate"
+      ;;
+    *) echo "tools: unknown tool $1" >&2; return 2 ;;
+  esac
+}
+
+if [ $# -eq 0 ]; then set -- helm kubernetes-validate jaeger vegeta; fi
+for tool in "$@"; do install_one "$tool"; done

@@ -1,0 +1,79 @@
+export interface RingBufferOptions {
+  /** Most items held at once. */
+  capacity: number;
+  /** Most bytes held at once (as reported by each push). Default: unlimited. */
+  maxBytes?: number;
+}
+
+export type PushResult = 'ok' | 'full' | 'over_bytes';
+
+/**
+ * A fixed-size FIFO queue: one array allocated up front, O(1) push and shift, no growth.
+ * Each item is pushed with its size so the buffer can keep a byte budget as well as a count.
+ */
+export class RingBuffer<T> {
+  readonly capacity: number;
+  readonly maxBytes: number;
+  private readonly items: (T | undefined)[];
+  private readonly sizes: Float64Array;
+  private head = 0;
+  private count = 0;
+  private byteCount = 0;
+
+  constructor(options: RingBufferOptions) {
+    if (!Number.isInteger(options.capacity) || options.capacity < 1) {
+      throw new RangeError(`capacity must be a positive integer, got ${options.capacity}`);
+    }
+    this.capacity = options.capacity;
+    this.maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+    this.items = new Array<T | undefined>(this.capacity).fill(undefined);
+    this.sizes = new Float64Array(this.capacity);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  get bytes(): number {
+    return this.byteCount;
+  }
+
+  get isEmpty(): boolean {
+    return this.count === 0;
+  }
+
+  /** Adds an item at the tail unless that would exceed the count or the byte budget. */
+  push(item: T, bytes: number): PushResult {
+    if (this.count >= this.capacity) return 'full';
+    if (this.byteCount + bytes > this.maxBytes) return 'over_bytes';
+    const index = (this.head + this.count) % this.capacity;
+    this.items[index] = item;
+    this.sizes[index] = bytes;
+    this.count += 1;
+    this.byteCount += bytes;
+    return 'ok';
+  }
+
+  /** The oldest item, without removing it. */
+  peek(): T | undefined {
+    return this.count === 0 ? undefined : this.items[this.head];
+  }
+
+  /** Removes and returns the oldest item. */
+  shift(): T | undefined {
+    if (this.count === 0) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head] = undefined; // let the item be collected
+    this.byteCount -= this.sizes[this.head] ?? 0;
+    this.head = (this.head + 1) % this.capacity;
+    this.count -= 1;
+    return item;
+  }
+
+  /** Removes and returns everything, oldest first. */
+  drain(): T[] {
+    const out: T[] = [];
+    for (let item = this.shift(); item !== undefined; item = this.shift()) out.push(item);
+    return out;
+  }
+}

@@ -1,0 +1,137 @@
+import { Type, type Static } from 'typebox';
+
+/**
+ * The one source of truth for configuration: every setting, its type, bounds and meaning.
+ * Defaults live in `config/default.json`; the environment overrides them (see {@link ENVIRONMENT}).
+ */
+export const ConfigSchema = Type.Object(
+  {
+    port: Type.Integer({ minimum: 0, maximum: 65535, description: 'TCP port to listen on.' }),
+    host: Type.String({ minLength: 1, description: 'Address to listen on.' }),
+    sqsQueueUrl: Type.String({
+      minLength: 1,
+      pattern: '^https?://',
+      description: 'Target SQS queue URL. A URL ending in .fifo selects FIFO behaviour.',
+    }),
+    sqsEndpoint: Type.Optional(
+      Type.String({ pattern: '^https?://', description: 'Endpoint override (LocalStack, ElasticMQ).' }),
+    ),
+    awsRegion: Type.String({ minLength: 1, description: 'AWS region of the queue.' }),
+    sqsRequestTimeoutMs: Type.Integer({
+      minimum: 100,
+      maximum: 120000,
+      description: 'Socket timeout for one SendMessageBatch call; a timed-out call is retried.',
+    }),
+    bodyLimitBytes: Type.Integer({
+      minimum: 256,
+      maximum: 1048576,
+      description: 'Largest accepted request body, in bytes (SQS caps a message at 1 MiB).',
+    }),
+    bufferCapacity: Type.Integer({ minimum: 1, maximum: 10000000, description: 'Invoices the buffer holds.' }),
+    bufferMaxBytes: Type.Integer({
+      minimum: 1048576,
+      description: 'Byte budget of the buffer (bodies plus attributes).',
+    }),
+    bufferHighWaterRatio: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 1,
+      description: 'Fill ratio above which /readyz answers 503.',
+    }),
+    batchMaxMessages: Type.Integer({ minimum: 1, maximum: 10, description: 'Entries per SendMessageBatch.' }),
+    batchLingerMs: Type.Integer({
+      minimum: 0,
+      maximum: 10000,
+      description: 'Longest an invoice waits for a fuller batch.',
+    }),
+    flushConcurrency: Type.Integer({
+      minimum: 1,
+      maximum: 256,
+      description: 'SendMessageBatch calls in flight at once.',
+    }),
+    retryBaseMs: Type.Integer({ minimum: 1, description: 'First retry backoff (full jitter, doubling).' }),
+    retryMaxMs: Type.Integer({ minimum: 1, description: 'Backoff cap.' }),
+    shutdownTimeoutMs: Type.Integer({ minimum: 0, description: 'Drain budget on SIGTERM/SIGINT.' }),
+    ackMode: Type.Enum(['buffered', 'confirmed'], {
+      description: 'buffered: 202 once enqueued; confirmed: 200 once SQS acknowledged.',
+    }),
+    confirmTimeoutMs: Type.Integer({
+      minimum: 1,
+      description: 'confirmed mode: longest a request waits for the SQS acknowledgement.',
+    }),
+    webhookSecrets: Type.String({
+      description: 'Comma-separated HMAC secrets; empty disables signature checks.',
+    }),
+    signatureToleranceSeconds: Type.Integer({
+      minimum: 1,
+      maximum: 3600,
+      description: 'Largest clock difference accepted in a signature timestamp.',
+    }),
+    dedupeWindowSeconds: Type.Integer({
+      minimum: 0,
+      description: 'Repeats of an invoice id within this window send nothing; 0 = off.',
+    }),
+    dedupeMaxEntries: Type.Integer({ minimum: 1, description: 'Bound on remembered invoice ids.' }),
+    fifoGroupIdField: Type.String({
+      minLength: 1,
+      description: 'FIFO queues: invoice field used as MessageGroupId.',
+    }),
+    fifoDeduplicationIdField: Type.String({
+      minLength: 1,
+      description: 'FIFO queues: invoice field used as MessageDeduplicationId.',
+    }),
+    deadLetterPath: Type.String({
+      minLength: 1,
+      description: 'JSON-lines file receiving invoices SQS refused for good, or left at shutdown.',
+    }),
+    logLevel: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      description: 'pino log level.',
+    }),
+    httpRequestTimeoutMs: Type.Integer({
+      minimum: 1000,
+      description: 'Longest a whole request (headers and body) may take to arrive.',
+    }),
+    httpHeadersTimeoutMs: Type.Integer({ minimum: 1000, description: 'Longest the headers may take to arrive.' }),
+    httpKeepAliveTimeoutMs: Type.Integer({ minimum: 0, description: 'Idle keep-alive socket lifetime.' }),
+    httpMaxHeadersCount: Type.Integer({ minimum: 10, maximum: 2000, description: 'Most headers a request may carry.' }),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+
+/** The environment variables the service reads, and the setting each one overrides. */
+export const ENVIRONMENT = {
+  PORT: 'port',
+  HOST: 'host',
+  SQS_QUEUE_URL: 'sqsQueueUrl',
+  SQS_ENDPOINT: 'sqsEndpoint',
+  AWS_REGION: 'awsRegion',
+  SQS_REQUEST_TIMEOUT_MS: 'sqsRequestTimeoutMs',
+  BODY_LIMIT_BYTES: 'bodyLimitBytes',
+  BUFFER_CAPACITY: 'bufferCapacity',
+  BUFFER_MAX_BYTES: 'bufferMaxBytes',
+  BUFFER_HIGH_WATER_RATIO: 'bufferHighWaterRatio',
+  BATCH_MAX_MESSAGES: 'batchMaxMessages',
+  BATCH_LINGER_MS: 'batchLingerMs',
+  FLUSH_CONCURRENCY: 'flushConcurrency',
+  RETRY_BASE_MS: 'retryBaseMs',
+  RETRY_MAX_MS: 'retryMaxMs',
+  SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
+  ACK_MODE: 'ackMode',
+  CONFIRM_TIMEOUT_MS: 'confirmTimeoutMs',
+  WEBHOOK_SECRETS: 'webhookSecrets',
+  SIGNATURE_TOLERANCE_SECONDS: 'signatureToleranceSeconds',
+  DEDUPE_WINDOW_SECONDS: 'dedupeWindowSeconds',
+  DEDUPE_MAX_ENTRIES: 'dedupeMaxEntries',
+  SQS_FIFO_GROUP_ID_FIELD: 'fifoGroupIdField',
+  SQS_FIFO_DEDUPLICATION_ID_FIELD: 'fifoDeduplicationIdField',
+  DEAD_LETTER_PATH: 'deadLetterPath',
+  LOG_LEVEL: 'logLevel',
+  HTTP_REQUEST_TIMEOUT_MS: 'httpRequestTimeoutMs',
+  HTTP_HEADERS_TIMEOUT_MS: 'httpHeadersTimeoutMs',
+  HTTP_KEEPALIVE_TIMEOUT_MS: 'httpKeepAliveTimeoutMs',
+  HTTP_MAX_HEADERS: 'httpMaxHeadersCount',
+} as const satisfies Record<string, keyof Config>;
+
+/** Settings that hold secrets: never logged. */
+export const SECRET_SETTINGS: ReadonlySet<keyof Config> = new Set(['webhookSecrets']);

@@ -1,0 +1,1 @@
+export { FileDeadLetterSink, type DeadLetterReason, type DeadLetterRecord, type DeadLetterSink } from './file-sink.js';

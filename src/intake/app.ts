@@ -1,0 +1,74 @@
+import Router from '@koa/router';
+import Koa from 'koa';
+import { koaBody } from 'koa-body';
+import type { Logger } from 'pino';
+import type { PipelineMetrics } from '../telemetry/metrics.js';
+import { IntakeError, shapeErrors } from './errors.js';
+import type { Intake } from './intake.js';
+import { requestId } from './request-id.js';
+
+/** What /readyz reports. */
+export interface Readiness {
+  ready: boolean;
+  reason?: string;
+}
+
+export interface AppOptions {
+  intake: Intake;
+  logger: Logger;
+  metrics: PipelineMetrics;
+  /** Largest accepted body in bytes. */
+  bodyLimitBytes: number;
+  readiness: () => Readiness;
+  /** Serves /metrics on the raw Node response. */
+  serveMetrics: (ctx: Koa.Context) => void;
+}
+
+export const WEBHOOK_PATH = '/webhooks/invoice';
+
+/** The HTTP surface: the webhook route and the operations endpoints, errors shaped in one place. */
+export function createApp(options: AppOptions): Koa {
+  const app = new Koa();
+  app.proxy = false;
+  // Errors are answered by shapeErrors; Koa's own handler only sees what escapes it (nothing should).
+  app.silent = true;
+  app.on('error', (err: unknown) => options.logger.error({ err }, 'unhandled koa error'));
+
+  const router = new Router();
+  router.post(
+    WEBHOOK_PATH,
+    options.intake.precheck,
+    // latin1 keeps one char per byte, so intake can check UTF-8 strictly and forward the exact bytes.
+    koaBody({
+      json: false,
+      urlencoded: false,
+      multipart: false,
+      text: true,
+      textTypes: ['application/json'],
+      textLimit: options.bodyLimitBytes,
+      encoding: 'latin1',
+    }),
+    options.intake.handle,
+  );
+  router.get('/livez', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  router.get('/readyz', (ctx) => {
+    const state = options.readiness();
+    ctx.status = state.ready ? 200 : 503;
+    ctx.body = state.ready ? { status: 'ready' } : { status: 'not_ready', reason: state.reason };
+  });
+  router.get('/metrics', (ctx) => options.serveMetrics(ctx));
+
+  app.use(requestId);
+  app.use(shapeErrors(options.logger, options.metrics));
+  app.use(router.routes());
+  app.use(
+    router.allowedMethods({
+      throw: true,
+      methodNotAllowed: () => new IntakeError(405, 'method_not_allowed', 'method not allowed on this route'),
+      notImplemented: () => new IntakeError(501, 'not_implemented', 'method not implemented'),
+    }),
+  );
+  return app;
+}

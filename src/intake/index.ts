@@ -1,0 +1,4 @@
+export { WEBHOOK_PATH, createApp, type AppOptions, type Readiness } from './app.js';
+export { IntakeError, invalidSignature, shapeErrors } from './errors.js';
+export { Intake, type DedupeWindow, type FlushSignal, type IntakeOptions, type SignatureCheck } from './intake.js';
+export { requestId } from './request-id.js';

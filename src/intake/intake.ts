@@ -1,0 +1,254 @@
+import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
+import type { Context, Next } from 'koa';
+import type { Logger } from 'pino';
+import { messageBytes, type DeliveryOutcome, type PendingInvoice, type RingBuffer } from '../buffer/index.js';
+import type { PipelineMetrics } from '../telemetry/metrics.js';
+import type { InvoiceValidator } from '../validation/index.js';
+import { IntakeError, invalidInvoice, malformedJson, unavailable, unsupportedMediaType } from './errors.js';
+
+/** What intake needs from the flusher. */
+export interface FlushSignal {
+  notify(): void;
+  retryAfterSeconds(): number;
+}
+
+/** Checks a request's signature over its raw body; throws an IntakeError (401) when it fails. */
+export interface SignatureCheck {
+  verify(rawBody: Buffer, header: string | undefined): void;
+}
+
+/** Remembers invoice ids for a while, so repeats are answered without being sent again. */
+export interface DedupeWindow {
+  /** True when the id was seen inside the window; otherwise records it and returns false. */
+  seen(invoiceId: string): boolean;
+  /** Forgets an id whose invoice was not accepted after all (e.g. the buffer was full). */
+  forget(invoiceId: string): void;
+}
+
+export interface IntakeOptions {
+  buffer: RingBuffer<PendingInvoice>;
+  flusher: FlushSignal;
+  validator: InvoiceValidator;
+  metrics: PipelineMetrics;
+  logger: Logger;
+  /** `buffered`: 202 once enqueued. `confirmed`: 200 once SQS acknowledged. Default: buffered. */
+  ackMode?: 'buffered' | 'confirmed';
+  /** confirmed mode: longest wait for SQS before answering 503. Default: 10000. */
+  confirmTimeoutMs?: number;
+  /** FIFO queues: invoice fields for MessageGroupId and MessageDeduplicationId. */
+  fifo?: { groupIdField: string; deduplicationIdField: string };
+  signature?: SignatureCheck;
+  dedupe?: DedupeWindow;
+  tracer?: Tracer;
+  /** False while starting or shutting down. */
+  isAccepting: () => boolean;
+  /** Monotonic clock in ms. Default: performance.now. */
+  now?: () => number;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The intake stage: checks the media type, the bytes, the signature, the JSON and the schema, then
+ * puts the invoice in the buffer and answers. Nothing here waits for SQS (in buffered mode).
+ */
+export class Intake {
+  private readonly o: IntakeOptions;
+  private readonly now: () => number;
+  private lastFullLogMs = Number.NEGATIVE_INFINITY;
+  private fullSinceLog = 0;
+
+  constructor(options: IntakeOptions) {
+    this.o = options;
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  /** Runs before the body is read: cheap refusals first. */
+  readonly precheck = async (ctx: Context, next: Next): Promise<void> => {
+    if (!this.o.isAccepting()) throw unavailable('shutting down', 5, 'shutting_down');
+    const type = ctx.get('Content-Type');
+    if (!ctx.is('application/json') || !isUtf8Charset(type)) throw unsupportedMediaType(type);
+    await next();
+  };
+
+  /** Runs after koa-body has read the raw body within the byte limit. */
+  readonly handle = async (ctx: Context): Promise<void> => {
+    const requestId = ctx.state.requestId as string;
+    const raw = rawBytes(ctx);
+    this.o.signature?.verify(raw, ctx.get('X-Webhook-Signature') || undefined);
+
+    let body: string;
+    try {
+      body = strictUtf8.decode(raw);
+    } catch {
+      throw malformedJson('request body is not valid UTF-8');
+    }
+    const invoice = this.validate(body);
+    const invoiceId = invoice.id as string;
+
+    if (this.o.dedupe?.seen(invoiceId)) {
+      this.o.metrics.duplicates.add(1);
+      ctx.status = 202;
+      ctx.body = { status: 'duplicate', id: invoiceId, requestId };
+      return;
+    }
+
+    const outcome = this.enqueue(invoice, body, requestId);
+    if (outcome === undefined) {
+      ctx.status = 202;
+      ctx.body = { status: 'accepted', id: invoiceId, requestId };
+      return;
+    }
+    const delivered = await outcome;
+    if (delivered.status === 'sent') {
+      ctx.status = 200;
+      ctx.body = { status: 'sent', id: invoiceId, requestId, messageId: delivered.messageId };
+      return;
+    }
+    this.o.dedupe?.forget(invoiceId);
+    if (delivered.status === 'dead_lettered') {
+      throw new IntakeError(
+        422,
+        'rejected_by_sqs',
+        `SQS refused the invoice for good (${delivered.code}): ${delivered.message}`,
+        { reason: delivered.code, metricReason: 'not_delivered' },
+      );
+    }
+    throw unavailable(`not confirmed by SQS: ${delivered.reason}`, this.o.flusher.retryAfterSeconds(), 'not_delivered');
+  };
+
+  private validate(body: string): Record<string, unknown> {
+    const span = this.o.tracer?.startSpan('validate');
+    try {
+      let value: unknown;
+      try {
+        value = JSON.parse(body);
+      } catch (error) {
+        span?.setAttribute('invoice.validation.outcome', 'malformed_json');
+        throw malformedJson(`request body is not valid JSON: ${(error as Error).message}`);
+      }
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        span?.setAttribute('invoice.validation.outcome', 'malformed_json');
+        throw malformedJson('request body must be a JSON object');
+      }
+      const id = (value as { id?: unknown }).id;
+      if (typeof id === 'string') span?.setAttribute('invoice.id', id);
+      const result = this.o.validator.validate(value);
+      if (!result.ok) {
+        span?.setAttributes({
+          'invoice.validation.outcome': 'invalid',
+          'invoice.validation.violations': result.violations.length,
+        });
+        throw invalidInvoice(result.violations);
+      }
+      span?.setAttributes({ 'invoice.validation.outcome': 'valid', 'invoice.validation.violations': 0 });
+      return value as Record<string, unknown>;
+    } finally {
+      span?.end();
+    }
+  }
+
+  /** Buffers the invoice. Returns a promise of its delivery in confirmed mode, nothing in buffered mode. */
+  private enqueue(
+    invoice: Record<string, unknown>,
+    body: string,
+    requestId: string,
+  ): Promise<DeliveryOutcome> | undefined {
+    const span = this.o.tracer?.startSpan('enqueue');
+    try {
+      const invoiceId = invoice.id as string;
+      const attributes: Record<string, string> = { 'invoice-id': invoiceId, 'request-id': requestId };
+      // The accepting request's trace context travels with its own message (W3C traceparent/tracestate).
+      propagation.inject(context.active(), attributes);
+      const fifo = this.o.fifo;
+      const groupId = fifo ? scalarField(invoice, fifo.groupIdField) : undefined;
+      const dedupId = fifo ? scalarField(invoice, fifo.deduplicationIdField) : undefined;
+      const spanContext = trace.getActiveSpan()?.spanContext();
+      const entry: PendingInvoice = {
+        invoiceId,
+        requestId,
+        body,
+        attributes,
+        ...(groupId ? { messageGroupId: groupId } : {}),
+        ...(dedupId ? { messageDeduplicationId: dedupId } : {}),
+        bytes: messageBytes(body, attributes),
+        enqueuedAtMs: this.now(),
+        ...(spanContext ? { spanContext } : {}),
+        attempts: 0,
+      };
+      let outcome: Promise<DeliveryOutcome> | undefined;
+      if (this.o.ackMode === 'confirmed') {
+        outcome = this.awaitDelivery(entry);
+      }
+      const pushed = this.o.buffer.push(entry, entry.bytes);
+      span?.setAttribute('webhook.buffer.depth', this.o.buffer.size);
+      if (pushed !== 'ok') {
+        span?.setAttribute('webhook.enqueue.outcome', pushed);
+        entry.settle = undefined;
+        this.o.dedupe?.forget(invoiceId);
+        this.logBufferFull(pushed);
+        throw unavailable(
+          pushed === 'full' ? 'buffer full' : 'buffer byte budget exhausted',
+          this.o.flusher.retryAfterSeconds(),
+          'buffer_full',
+        );
+      }
+      span?.setAttribute('webhook.enqueue.outcome', 'ok');
+      this.o.metrics.accepted.add(1);
+      this.o.flusher.notify();
+      return outcome;
+    } finally {
+      span?.end();
+    }
+  }
+
+  /**
+   * confirmed mode: resolves with the SQS outcome. The entry stays in the pipeline even if the client
+   * goes away or the wait times out, so it is sent exactly as in buffered mode; only the answer changes.
+   */
+  private awaitDelivery(entry: PendingInvoice): Promise<DeliveryOutcome> {
+    return new Promise<DeliveryOutcome>((resolve) => {
+      const timer = setTimeout(() => {
+        entry.settle = undefined;
+        resolve({ status: 'undelivered', reason: 'timed out waiting for SQS; the invoice stays queued for delivery' });
+      }, this.o.confirmTimeoutMs ?? 10000);
+      entry.settle = (outcome) => {
+        clearTimeout(timer);
+        resolve(outcome);
+      };
+    });
+  }
+
+  /** A full buffer is logged, at most once a second, with how many were turned away since. */
+  private logBufferFull(why: string): void {
+    this.fullSinceLog += 1;
+    const now = this.now();
+    if (now - this.lastFullLogMs < 1000) return;
+    this.o.logger.warn(
+      { why, rejectedSinceLastLog: this.fullSinceLog, depth: this.o.buffer.size, bytes: this.o.buffer.bytes },
+      'buffer full: answering 503',
+    );
+    this.lastFullLogMs = now;
+    this.fullSinceLog = 0;
+  }
+}
+
+/** A top-level string or number field as text; anything else counts as absent. */
+function scalarField(invoice: Record<string, unknown>, field: string): string | undefined {
+  const value = invoice[field];
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+}
+
+function isUtf8Charset(contentType: string): boolean {
+  const match = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType);
+  return match === null || /^utf-?8$/i.test(match[1] ?? '');
+}
+
+/**
+ * The body exactly as received. koa-body reads it as latin1 (one char per byte, see app.ts), so
+ * turning it back into bytes is lossless; strict UTF-8 decoding happens here, not in the reader.
+ */
+function rawBytes(ctx: Context): Buffer {
+  const text: unknown = ctx.request.body;
+  return typeof text === 'string' ? Buffer.from(text, 'latin1') : Buffer.alloc(0);
+}

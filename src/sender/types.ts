@@ -1,0 +1,39 @@
+/** One message of a batch, as the flusher hands it to a sender. */
+export interface OutboundMessage {
+  /** Entry id, unique within its batch. */
+  readonly id: string;
+  readonly body: string;
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly messageGroupId?: string;
+  readonly messageDeduplicationId?: string;
+}
+
+export interface EntrySuccess {
+  readonly id: string;
+  readonly messageId: string;
+}
+
+export interface EntryFailure {
+  readonly id: string;
+  readonly code: string;
+  readonly message: string;
+  /** SQS's word on whose fault it is: true means resending the same entry cannot succeed. */
+  readonly senderFault: boolean;
+}
+
+/** A batch call that came back: SQS reports each entry on its own, inside one HTTP 200. */
+export interface BatchResult {
+  readonly successful: readonly EntrySuccess[];
+  readonly failed: readonly EntryFailure[];
+}
+
+/**
+ * The narrow slot the flusher sends through (compare OpenTelemetry's SpanExporter). A whole-call
+ * failure rejects with a {@link SendBatchError}-compatible error; per-entry failures resolve.
+ */
+export interface BatchSender {
+  /** Human-readable destination name (the queue name), for spans and logs. */
+  readonly destination: string;
+  send(messages: readonly OutboundMessage[]): Promise<BatchResult>;
+  close(): Promise<void>;
+}

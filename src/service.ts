@@ -1,0 +1,186 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Tracer } from '@opentelemetry/api';
+import type Koa from 'koa';
+import type { Logger } from 'pino';
+import { RingBuffer, type PendingInvoice } from './buffer/index.js';
+import { isFifoQueue, type Config } from './config/index.js';
+import { FileDeadLetterSink, type DeadLetterSink } from './deadletter/index.js';
+import { Flusher, type BatchTracer, type DrainResult } from './flusher/index.js';
+import { Intake, createApp, type DedupeWindow, type Readiness, type SignatureCheck } from './intake/index.js';
+import { SqsBatchSender, type BatchSender } from './sender/index.js';
+import { PipelineMetrics, type ServiceMetrics } from './telemetry/index.js';
+import { InvoiceValidator } from './validation/index.js';
+
+export interface ServiceOptions {
+  config: Config;
+  logger: Logger;
+  /** The service's MeterProvider with its Prometheus reader. */
+  metrics: ServiceMetrics;
+  /** Default: an {@link SqsBatchSender} on one shared client built from the config. */
+  sender?: BatchSender;
+  /** Default: a {@link FileDeadLetterSink} at `config.deadLetterPath`. */
+  deadLetter?: DeadLetterSink;
+  /** Spans for the validate and enqueue stages. Default: none. */
+  tracer?: Tracer;
+  /** Spans for SendMessageBatch calls. Default: none. */
+  batchTracer?: BatchTracer;
+  signature?: SignatureCheck;
+  dedupe?: DedupeWindow;
+}
+
+type State = 'created' | 'running' | 'draining' | 'stopped';
+
+/** The whole pipeline, wired: HTTP intake → ring buffer → flusher → SQS. */
+export class Service {
+  readonly buffer: RingBuffer<PendingInvoice>;
+  readonly flusher: Flusher;
+  readonly app: Koa;
+  readonly pipelineMetrics: PipelineMetrics;
+  private readonly sender: BatchSender;
+  private readonly config: Config;
+  private readonly logger: Logger;
+  private readonly highWater: number;
+  private server: http.Server | undefined;
+  private state: State = 'created';
+  private stopping: Promise<DrainResult> | undefined;
+
+  constructor(options: ServiceOptions) {
+    const { config, logger } = options;
+    this.config = config;
+    this.logger = logger;
+    this.buffer = new RingBuffer<PendingInvoice>({ capacity: config.bufferCapacity, maxBytes: config.bufferMaxBytes });
+    this.highWater = Math.max(1, Math.floor(config.bufferCapacity * config.bufferHighWaterRatio));
+    this.pipelineMetrics = new PipelineMetrics(options.metrics.meter);
+    this.pipelineMetrics.observeBuffer(options.metrics.meter, this.buffer);
+    this.sender =
+      options.sender ??
+      new SqsBatchSender({
+        queueUrl: config.sqsQueueUrl,
+        region: config.awsRegion,
+        ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint } : {}),
+        requestTimeoutMs: config.sqsRequestTimeoutMs,
+        maxSockets: config.flushConcurrency,
+      });
+    this.flusher = new Flusher({
+      buffer: this.buffer,
+      sender: this.sender,
+      deadLetter: options.deadLetter ?? new FileDeadLetterSink(config.deadLetterPath),
+      metrics: this.pipelineMetrics,
+      logger,
+      batchMaxMessages: config.batchMaxMessages,
+      lingerMs: config.batchLingerMs,
+      concurrency: config.flushConcurrency,
+      retryBaseMs: config.retryBaseMs,
+      retryMaxMs: config.retryMaxMs,
+      ...(options.batchTracer ? { tracer: options.batchTracer } : {}),
+    });
+    const intake = new Intake({
+      buffer: this.buffer,
+      flusher: this.flusher,
+      validator: new InvoiceValidator(),
+      metrics: this.pipelineMetrics,
+      logger,
+      ackMode: config.ackMode,
+      confirmTimeoutMs: config.confirmTimeoutMs,
+      ...(isFifoQueue(config.sqsQueueUrl)
+        ? { fifo: { groupIdField: config.fifoGroupIdField, deduplicationIdField: config.fifoDeduplicationIdField } }
+        : {}),
+      ...(options.signature ? { signature: options.signature } : {}),
+      ...(options.dedupe ? { dedupe: options.dedupe } : {}),
+      ...(options.tracer ? { tracer: options.tracer } : {}),
+      isAccepting: () => this.state === 'running',
+    });
+    this.app = createApp({
+      intake,
+      logger,
+      metrics: this.pipelineMetrics,
+      bodyLimitBytes: config.bodyLimitBytes,
+      readiness: () => this.readiness(),
+      serveMetrics: (ctx) => {
+        ctx.respond = false;
+        options.metrics.serve(ctx.req, ctx.res);
+      },
+    });
+  }
+
+  readiness(): Readiness {
+    if (this.state === 'created') return { ready: false, reason: 'starting' };
+    if (this.state !== 'running') return { ready: false, reason: 'shutting down' };
+    if (this.buffer.size >= this.highWater) return { ready: false, reason: 'buffer above high-water mark' };
+    return { ready: true };
+  }
+
+  /** Starts listening; resolves with the bound address. */
+  async start(): Promise<AddressInfo> {
+    const server = http.createServer(
+      {
+        requestTimeout: this.config.httpRequestTimeoutMs,
+        headersTimeout: this.config.httpHeadersTimeoutMs,
+        keepAliveTimeout: this.config.httpKeepAliveTimeoutMs,
+      },
+      this.app.callback(),
+    );
+    server.maxHeadersCount = this.config.httpMaxHeadersCount;
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.config.port, this.config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.state = 'running';
+    const address = server.address() as AddressInfo;
+    this.logger.info({ address: address.address, port: address.port }, 'listening');
+    return address;
+  }
+
+  /**
+   * Graceful stop, run once: readiness and intake turn 503, open requests finish, the buffer drains
+   * to SQS within SHUTDOWN_TIMEOUT_MS (leftovers go to the dead-letter file), then the client closes.
+   */
+  stop(): Promise<DrainResult> {
+    this.stopping ??= this.runStop();
+    return this.stopping;
+  }
+
+  private async runStop(): Promise<DrainResult> {
+    const started = performance.now();
+    this.state = 'draining';
+    this.logger.info({ buffered: this.buffer.size, inFlight: this.flusher.batchesInFlight }, 'draining');
+    const budget = this.config.shutdownTimeoutMs;
+    await this.closeServer(Math.min(5000, Math.floor(budget / 4)));
+    const remaining = Math.max(0, budget - (performance.now() - started));
+    const progress = setInterval(() => {
+      this.logger.info({ buffered: this.buffer.size, inFlight: this.flusher.batchesInFlight }, 'still draining');
+    }, 1000);
+    progress.unref();
+    const result = await this.flusher.drain(remaining);
+    clearInterval(progress);
+    await this.sender.close();
+    this.state = 'stopped';
+    const tookMs = Math.round(performance.now() - started);
+    if (result.left === 0) {
+      this.logger.info({ tookMs }, 'drained: every accepted invoice reached SQS');
+    } else {
+      this.logger.error(
+        { left: result.left, lost: result.lost, tookMs, deadLetterPath: this.config.deadLetterPath },
+        `shutdown timeout: ${result.left} invoice(s) not delivered to SQS were written to the dead-letter file`,
+      );
+    }
+    return result;
+  }
+
+  /** Stops accepting connections; lets open requests finish for up to `graceMs`. */
+  private async closeServer(graceMs: number): Promise<void> {
+    const server = this.server;
+    if (server === undefined) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    server.closeAllConnections();
+  }
+}

@@ -1,0 +1,100 @@
+import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
+
+/** Reasons a request is turned away; the `reason` label of `webhook_invoices_rejected_total`. */
+export type RejectReason =
+  | 'unsupported_media_type'
+  | 'payload_too_large'
+  | 'malformed_json'
+  | 'invalid_invoice'
+  | 'invalid_signature'
+  | 'buffer_full'
+  | 'shutting_down'
+  | 'not_delivered';
+
+/** Something whose state is read when metrics are collected. */
+export interface BufferGauge {
+  readonly size: number;
+  readonly bytes: number;
+  readonly capacity: number;
+}
+
+/**
+ * Every instrument of the pipeline, made once from an OpenTelemetry Meter. With no SDK behind the
+ * meter these are no-ops; with one, they reach /metrics (Prometheus) and OTLP alike.
+ */
+export class PipelineMetrics {
+  readonly accepted: Counter;
+  readonly duplicates: Counter;
+  readonly rejected: Counter;
+  readonly sqsCalls: Counter;
+  readonly batchesSent: Counter;
+  readonly messagesSent: Counter;
+  readonly batchSize: Histogram;
+  readonly flushDuration: Histogram;
+  readonly sendFailures: Counter;
+  readonly retries: Counter;
+  readonly deadLettered: Counter;
+
+  constructor(meter: Meter) {
+    this.accepted = meter.createCounter('webhook_invoices_accepted', {
+      description: 'Invoices accepted by intake (2xx).',
+    });
+    this.duplicates = meter.createCounter('webhook_invoices_duplicate', {
+      description: 'Repeats of an invoice id inside the dedupe window (answered, not sent again).',
+    });
+    this.rejected = meter.createCounter('webhook_invoices_rejected', {
+      description: 'Requests turned away, by reason.',
+    });
+    this.sqsCalls = meter.createCounter('sqs_calls', {
+      description: 'SendMessageBatch calls made, including failed ones.',
+    });
+    this.batchesSent = meter.createCounter('sqs_batches_sent', {
+      description: 'SendMessageBatch calls that SQS answered.',
+    });
+    this.messagesSent = meter.createCounter('sqs_messages_sent', {
+      description: 'Messages SQS acknowledged.',
+    });
+    this.batchSize = meter.createHistogram('sqs_batch_size', {
+      description: 'Entries per SendMessageBatch call.',
+      advice: { explicitBucketBoundaries: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] },
+    });
+    this.flushDuration = meter.createHistogram('sqs_flush_duration', {
+      description: 'Duration of one SendMessageBatch call.',
+      unit: 's',
+      advice: { explicitBucketBoundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] },
+    });
+    this.sendFailures = meter.createCounter('sqs_send_failures', {
+      description: 'Failed sends: whole calls (kind=call) and single entries (kind=entry), by error code.',
+    });
+    this.retries = meter.createCounter('sqs_retries', {
+      description: 'Entries sent again after a failure.',
+    });
+    this.deadLettered = meter.createCounter('sqs_dead_lettered', {
+      description: 'Entries written to the dead-letter file, by reason.',
+    });
+  }
+
+  /** Reports the buffer's depth, bytes and capacity whenever metrics are collected. */
+  observeBuffer(meter: Meter, buffer: BufferGauge): void {
+    const depth = meter.createObservableGauge('webhook_buffer_depth', { description: 'Invoices in the buffer.' });
+    const bytes = meter.createObservableGauge('webhook_buffer_bytes', {
+      description: 'Bytes in the buffer.',
+      unit: 'By',
+    });
+    const capacity = meter.createObservableGauge('webhook_buffer_capacity', {
+      description: 'Invoices the buffer can hold.',
+    });
+    meter.addBatchObservableCallback(
+      (result) => {
+        result.observe(depth, buffer.size);
+        result.observe(bytes, buffer.bytes);
+        result.observe(capacity, buffer.capacity);
+      },
+      [depth, bytes, capacity],
+    );
+  }
+
+  reject(reason: RejectReason, attributes: Attributes = {}): void {
+    this.rejected.add(1, { reason, ...attributes });
+  }
+}

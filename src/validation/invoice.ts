@@ -1,0 +1,35 @@
+import { Type, type Static } from 'typebox';
+
+/** One line of an invoice. Unknown properties are rejected here (unlike at the top level). */
+export const InvoiceLine = Type.Object(
+  {
+    description: Type.String({ minLength: 1, maxLength: 500 }),
+    quantity: Type.Integer({ minimum: 1 }),
+    unit_amount: Type.Integer({ description: 'Minor units; negative for discounts.' }),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * The invoice as senders post it (CONTRACT.md §2). Unknown top-level properties are allowed and
+ * forwarded untouched: senders add fields over time.
+ */
+export const Invoice = Type.Object(
+  {
+    id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+    customer_id: Type.String({ minLength: 1, maxLength: 64 }),
+    status: Type.Enum(['draft', 'open', 'paid', 'void', 'uncollectible']),
+    currency: Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code.' }),
+    amount_due: Type.Integer({ minimum: 0, maximum: 1e12, description: 'Minor units (e.g. cents).' }),
+    amount_paid: Type.Optional(Type.Integer({ minimum: 0 })),
+    created_at: Type.String({ format: 'date-time' }),
+    due_at: Type.Optional(Type.String({ format: 'date-time' })),
+    lines: Type.Array(InvoiceLine, { minItems: 1, maxItems: 500 }),
+    metadata: Type.Optional(
+      Type.Object({}, { additionalProperties: Type.String({ maxLength: 500 }), maxProperties: 50 }),
+    ),
+  },
+  { additionalProperties: true },
+);
+
+export type Invoice = Static<typeof Invoice>;

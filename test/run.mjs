@@ -1,0 +1,88 @@
+// Test entry point (npm test runs it after build and lint): makes sure the real components the
+// suites need are answering, starting them when they are not, then runs node's test runner over
+// the compiled tests. A component that cannot be had fails the run with a message saying how to
+// get it; nothing is skipped.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const localstack = process.env.LOCALSTACK_ENDPOINT ?? 'http://127.0.0.1:4566';
+const started = [];
+
+async function answers(url) {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(1500) });
+    return res.ok ? await res.text() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function ensureLocalStack() {
+  const health = await answers(`${localstack}/_localstack/health`);
+  if (health && /"sqs": *"(available|running)"/.test(health)) {
+    console.log(`test: reusing LocalStack at ${localstack}`);
+    return;
+  }
+  console.log('test: LocalStack not answering; starting it (.ci/localstack.sh start)');
+  const result = spawnSync('bash', [path.join(root, '.ci/localstack.sh'), 'start'], { stdio: 'inherit' });
+  if (result.status !== 0) {
+    throw new Error(
+      'LocalStack could not be started. Install it with `.ci/localstack.sh install` (needs python3 and PyPI), ' +
+        'or point LOCALSTACK_ENDPOINT at a running one (Docker: localstack/localstack:4.13.1).',
+    );
+  }
+  started.push(() => spawnSync('bash', [path.join(root, '.ci/localstack.sh'), 'stop'], { stdio: 'inherit' }));
+}
+
+async function ensureJaeger() {
+  const script = path.join(root, 'otel/jaeger.sh');
+  if (!existsSync(script)) return;
+  const query = process.env.JAEGER_QUERY_URL ?? 'http://127.0.0.1:16686';
+  if (await answers(`${query}/api/services`)) {
+    console.log(`test: reusing Jaeger at ${query}`);
+    return;
+  }
+  console.log('test: Jaeger not answering; starting it (otel/jaeger.sh start)');
+  const result = spawnSync('bash', [script, 'start'], { stdio: 'inherit' });
+  if (result.status !== 0) {
+    throw new Error('Jaeger could not be started: run `otel/jaeger.sh install` (needs Go and the Go module proxy).');
+  }
+  started.push(() => spawnSync('bash', [script, 'stop'], { stdio: 'inherit' }));
+}
+
+function runTests(files) {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['--enable-source-maps', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
+      {
+        cwd: root,
+        stdio: 'inherit',
+        env: {
+          ...process.env,
+          LOCALSTACK_ENDPOINT: localstack,
+          AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
+          AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
+          AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+        },
+      },
+    );
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+let code = 1;
+try {
+  await ensureLocalStack();
+  await ensureJaeger();
+  const args = process.argv.slice(2);
+  code = await runTests(args.length > 0 ? args : ['dist/test/**/*.test.js']);
+} catch (error) {
+  console.error(`test: ${error.message}`);
+} finally {
+  for (const stop of started.reverse()) stop();
+}
+process.exit(code);
