@@ -1,0 +1,146 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { loadConfig, type Config } from '../../src/config/index.js';
+import { Service, type ServiceOptions } from '../../src/service.js';
+import { ServiceMetrics } from '../../src/telemetry/index.js';
+import { LOCALSTACK_ENDPOINT } from './localstack.js';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/** A fresh folder for a test's dead-letter file. */
+export function tempDir(prefix = 'invoice-webhook-'): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+/** The configuration a test service runs with: defaults, LocalStack, an ephemeral port, then overrides. */
+export function testConfig(overrides: Partial<Config> & { sqsQueueUrl: string }): Config {
+  const base = loadConfig({
+    env: {
+      SQS_QUEUE_URL: overrides.sqsQueueUrl,
+      SQS_ENDPOINT: LOCALSTACK_ENDPOINT,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      DEAD_LETTER_PATH: path.join(tempDir(), 'dead-letter.jsonl'),
+    },
+  });
+  return { ...base, ...overrides };
+}
+
+export interface RunningService {
+  service: Service;
+  config: Config;
+  url: string;
+  metrics: ServiceMetrics;
+  /** Log lines written so far, parsed. */
+  logs: Record<string, unknown>[];
+  stop: () => Promise<void>;
+}
+
+/** Runs the whole service in this process (real Koa, real HTTP, real SQS client by default). */
+export async function startService(
+  overrides: Partial<Config> & { sqsQueueUrl: string },
+  deps: Partial<Omit<ServiceOptions, 'config' | 'logger' | 'metrics'>> = {},
+): Promise<RunningService> {
+  const config = testConfig(overrides);
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      callback();
+    },
+  });
+  const logger = pino({ level: overrides.logLevel ?? 'info' }, sink);
+  const metrics = new ServiceMetrics({ serviceName: 'invoice-webhook-test', serviceVersion: '0.0.0' });
+  const service = new Service({ config, logger, metrics, ...deps });
+  const address = await service.start();
+  return {
+    service,
+    config,
+    url: `http://127.0.0.1:${address.port}`,
+    metrics,
+    logs,
+    stop: async () => {
+      await service.stop();
+      await metrics.shutdown();
+    },
+  };
+}
+
+export interface SpawnedService {
+  child: ChildProcess;
+  url: string;
+  /** stdout lines, parsed where they are JSON. */
+  logs: Record<string, unknown>[];
+  stderr: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Runs the built service as its own process, as `npm start` does, and waits until it listens.
+ * Used where the process itself is under test (signals, exit codes, configuration errors).
+ */
+export async function spawnService(env: Record<string, string>, options: { waitForListen?: boolean } = {}): Promise<SpawnedService> {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/src/main.js')], {
+    cwd: REPO_ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      SQS_ENDPOINT: LOCALSTACK_ENDPOINT,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      OTEL_SDK_DISABLED: 'true',
+      DEAD_LETTER_PATH: path.join(tempDir(), 'dead-letter.jsonl'),
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  const stderr: string[] = [];
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  let listening: (port: number) => void = () => undefined;
+  const port = new Promise<number>((resolve) => (listening = resolve));
+  let partial = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    partial += chunk.toString('utf8');
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        logs.push(entry);
+        if (entry.msg === 'listening' && typeof entry.port === 'number') listening(entry.port);
+      } catch {
+        logs.push({ raw: line });
+      }
+    }
+  });
+  child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
+  if (options.waitForListen === false) return { child, url: '', logs, stderr, exited };
+  const result = await Promise.race([port, exited.then(() => undefined)]);
+  if (result === undefined) {
+    throw new Error(`service exited before listening: ${stderr.join('')} ${JSON.stringify(logs)}`);
+  }
+  return { child, url: `http://127.0.0.1:${result}`, logs, stderr, exited };
+}
+
+/** Scrapes /metrics and returns the value of one series (summing over labels unless given). */
+export async function metricValue(baseUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const labelText = match[2] ?? '';
+    if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) sum += Number(match[3]);
+  }
+  return sum;
+}
