@@ -118,6 +118,8 @@ export class Service {
         requestTimeout: this.config.httpRequestTimeoutMs,
         headersTimeout: this.config.httpHeadersTimeoutMs,
         keepAliveTimeout: this.config.httpKeepAliveTimeoutMs,
+        // How often Node checks the two timeouts above; its 30 s default would let slow bodies linger.
+        connectionsCheckingInterval: Math.min(1000, this.config.httpHeadersTimeoutMs),
       },
       this.app.callback(),
     );
