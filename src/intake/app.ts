@@ -3,7 +3,7 @@ import Koa from 'koa';
 import { koaBody } from 'koa-body';
 import type { Logger } from 'pino';
 import type { PipelineMetrics } from '../telemetry/metrics.js';
-import { IntakeError, shapeErrors } from './errors.js';
+import { shapeErrors } from './errors.js';
 import type { Intake } from './intake.js';
 import { requestId } from './request-id.js';
 
@@ -63,12 +63,7 @@ export function createApp(options: AppOptions): Koa {
   app.use(requestId);
   app.use(shapeErrors(options.logger, options.metrics));
   app.use(router.routes());
-  app.use(
-    router.allowedMethods({
-      throw: true,
-      methodNotAllowed: () => new IntakeError(405, 'method_not_allowed', 'method not allowed on this route'),
-      notImplemented: () => new IntakeError(501, 'not_implemented', 'method not implemented'),
-    }),
-  );
+  // Sets 405 + Allow (and answers OPTIONS); shapeErrors gives the 405 its JSON body.
+  app.use(router.allowedMethods());
   return app;
 }

@@ -63,9 +63,13 @@ export function shapeErrors(logger: Logger, metrics: PipelineMetrics) {
   return async function shapeErrorsMiddleware(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) {
-        ctx.status = 404;
-        ctx.body = { error: 'not_found', message: `no route for ${ctx.method} ${ctx.path}` };
+      if (ctx.body === undefined || ctx.body === null) {
+        if (ctx.status === 404) {
+          ctx.status = 404;
+          ctx.body = { error: 'not_found', message: `no route for ${ctx.method} ${ctx.path}` };
+        } else if (ctx.status === 405) {
+          ctx.body = { error: 'method_not_allowed', message: `${ctx.method} is not allowed on ${ctx.path}` };
+        }
       }
     } catch (caught) {
       const error = toIntakeError(caught, ctx);
