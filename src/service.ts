@@ -139,8 +139,8 @@ export class Service {
   }
 
   /**
-   * Graceful stop, run once: readiness and intake turn 503, open requests finish, the buffer drains
-   * to SQS within SHUTDOWN_TIMEOUT_MS (leftovers go to the dead-letter file), then the client closes.
+   * Graceful stop, run once: readiness and intake turn 503, the buffer drains to SQS within
+   * SHUTDOWN_TIMEOUT_MS (leftovers go to the dead-letter file), then the listener and the client close.
    */
   stop(): Promise<DrainResult> {
     this.stopping ??= this.runStop();
@@ -149,17 +149,16 @@ export class Service {
 
   private async runStop(): Promise<DrainResult> {
     const started = performance.now();
+    // Keep listening while draining: probes and late senders get a clear 503, not a refused connection.
     this.state = 'draining';
     this.logger.info({ buffered: this.buffer.size, inFlight: this.flusher.batchesInFlight }, 'draining');
-    const budget = this.config.shutdownTimeoutMs;
-    await this.closeServer(Math.min(5000, Math.floor(budget / 4)));
-    const remaining = Math.max(0, budget - (performance.now() - started));
     const progress = setInterval(() => {
       this.logger.info({ buffered: this.buffer.size, inFlight: this.flusher.batchesInFlight }, 'still draining');
     }, 1000);
     progress.unref();
-    const result = await this.flusher.drain(remaining);
+    const result = await this.flusher.drain(this.config.shutdownTimeoutMs);
     clearInterval(progress);
+    await this.closeServer(1000);
     await this.sender.close();
     this.state = 'stopped';
     const tookMs = Math.round(performance.now() - started);

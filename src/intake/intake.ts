@@ -93,7 +93,13 @@ export class Intake {
       return;
     }
 
-    const outcome = this.enqueue(invoice, body, requestId);
+    let outcome: Promise<DeliveryOutcome> | undefined;
+    try {
+      outcome = this.enqueue(invoice, body, requestId);
+    } catch (error) {
+      this.o.dedupe?.forget(invoiceId); // not accepted, so a retry must not count as a repeat
+      throw error;
+    }
     if (outcome === undefined) {
       ctx.status = 202;
       ctx.body = { status: 'accepted', id: invoiceId, requestId };
@@ -176,6 +182,9 @@ export class Intake {
         ...(spanContext ? { spanContext } : {}),
         attempts: 0,
       };
+      // Checked again here: a request whose body was still arriving when shutdown began must not
+      // slip into a buffer that has already been drained.
+      if (!this.o.isAccepting()) throw unavailable('shutting down', 5, 'shutting_down');
       let outcome: Promise<DeliveryOutcome> | undefined;
       if (this.o.ackMode === 'confirmed') {
         outcome = this.awaitDelivery(entry);
@@ -185,7 +194,6 @@ export class Intake {
       if (pushed !== 'ok') {
         span?.setAttribute('webhook.enqueue.outcome', pushed);
         entry.settle = undefined;
-        this.o.dedupe?.forget(invoiceId);
         this.logBufferFull(pushed);
         throw unavailable(
           pushed === 'full' ? 'buffer full' : 'buffer byte budget exhausted',
