@@ -74,8 +74,18 @@ function runTests(files) {
   });
 }
 
+function ensureTools() {
+  // helm, kubernetes-validate, jaeger and vegeta, into .cache/bin; quick when already there.
+  const result = spawnSync('bash', [path.join(root, '.ci/tools.sh')], { stdio: 'inherit' });
+  if (result.status !== 0) {
+    throw new Error('the test tools could not be installed: run `.ci/tools.sh` and read its message (needs Go and Python).');
+  }
+  process.env.PATH = `${path.join(root, '.cache/bin')}${path.delimiter}${process.env.PATH ?? ''}`;
+}
+
 let code = 1;
 try {
+  ensureTools();
   await ensureLocalStack();
   await ensureJaeger();
   const args = process.argv.slice(2);
