@@ -73,6 +73,7 @@ export class Service {
       concurrency: config.flushConcurrency,
       retryBaseMs: config.retryBaseMs,
       retryMaxMs: config.retryMaxMs,
+      orderedGroups: isFifoQueue(config.sqsQueueUrl),
       ...(options.batchTracer ? { tracer: options.batchTracer } : {}),
     });
     const intake = new Intake({

@@ -15,11 +15,18 @@ export interface BatchLimits {
  * stopping before the entry that would push the batch past `maxBytes`. An entry too big on its own
  * still leaves, alone, so that SQS can refuse it and the rest keep flowing.
  */
-export function takeBatch(buffer: RingBuffer<PendingInvoice>, limits: BatchLimits): PendingInvoice[] {
+export function takeBatch(
+  buffer: RingBuffer<PendingInvoice>,
+  limits: BatchLimits,
+  /** FIFO queues: true for an entry whose message group is still in flight in another batch. */
+  blocked: (entry: PendingInvoice) => boolean = () => false,
+): PendingInvoice[] {
   const batch: PendingInvoice[] = [];
   let bytes = 0;
   for (let next = buffer.peek(); next !== undefined && batch.length < limits.maxMessages; next = buffer.peek()) {
     if (batch.length > 0 && bytes + next.bytes > limits.maxBytes) break;
+    // Stop rather than skip: the entry must not overtake an earlier one of its group.
+    if (blocked(next)) break;
     buffer.shift();
     batch.push(next);
     bytes += next.bytes;

@@ -32,6 +32,12 @@ export interface FlusherOptions {
   retryBaseMs?: number;
   /** Backoff cap. Default: 5000. */
   retryMaxMs?: number;
+  /**
+   * FIFO queues: keep order within each message group. A batch never holds an entry whose group is
+   * still in flight in another batch (it waits instead), so retries finish before later entries of
+   * the same group leave. Default: false.
+   */
+  orderedGroups?: boolean;
   /** Spans around sends. Default: none. */
   tracer?: BatchTracer;
   /** Injected for tests. Default: Math.random. */
@@ -67,6 +73,9 @@ export class Flusher {
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly tracer: BatchTracer;
+  private readonly orderedGroups: boolean;
+  /** FIFO: message groups in flight, with how many of their entries. */
+  private readonly groupsInFlight = new Map<string, number>();
   private readonly random: () => number;
   private readonly now: () => number;
 
@@ -96,6 +105,7 @@ export class Flusher {
     this.retryBaseMs = options.retryBaseMs ?? 100;
     this.retryMaxMs = options.retryMaxMs ?? 5000;
     this.tracer = options.tracer ?? new NoopBatchTracer();
+    this.orderedGroups = options.orderedGroups ?? false;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? (() => performance.now());
   }
@@ -177,8 +187,13 @@ export class Flusher {
         this.armTimer(this.lingerMs - waitedMs);
         return;
       }
-      const batch = takeBatch(this.buffer, this.limits);
+      const batch = this.orderedGroups
+        ? takeBatch(this.buffer, this.limits, (e) => this.groupsInFlight.has(e.messageGroupId ?? ''))
+        : takeBatch(this.buffer, this.limits);
+      // FIFO: the oldest entry's group is busy; the batch carrying it will pump again when done.
+      if (batch.length === 0) break;
       this.inFlight += 1;
+      this.trackGroups(batch, 1);
       this.deliver(batch)
         .catch((error: unknown) => {
           // deliver() handles its own failures; reaching here is a bug, and the entries are at risk.
@@ -186,11 +201,22 @@ export class Flusher {
         })
         .finally(() => {
           this.inFlight -= 1;
+          this.trackGroups(batch, -1);
           this.pump();
           this.checkIdle();
         });
     }
     this.checkIdle();
+  }
+
+  private trackGroups(batch: readonly PendingInvoice[], delta: 1 | -1): void {
+    if (!this.orderedGroups) return;
+    for (const entry of batch) {
+      const group = entry.messageGroupId ?? '';
+      const count = (this.groupsInFlight.get(group) ?? 0) + delta;
+      if (count <= 0) this.groupsInFlight.delete(group);
+      else this.groupsInFlight.set(group, count);
+    }
   }
 
   private armTimer(delayMs: number): void {

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { attribute, createQueue, receiveAll, testSqsClient, LOCALSTACK_ENDPOINT } from '../support/localstack.js';
+import { makeInvoice, postInvoice } from '../support/invoices.js';
+import { metricValue, startService } from '../support/service.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+
+describe('confirmed ack mode against LocalStack', () => {
+  it('answers 200 with the SQS MessageId once SQS acknowledged, still sharing batches across requests', async () => {
+    const queueUrl = await createQueue('confirmed');
+    const svc = await startService({ sqsQueueUrl: queueUrl, ackMode: 'confirmed', batchLingerMs: 20 });
+    try {
+      const results = await Promise.all(Array.from({ length: 20 }, () => postInvoice(svc.url, makeInvoice())));
+      const byInvoice = new Map<string, string>();
+      for (const r of results) {
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.body.status, 'sent');
+        assert.equal(typeof r.body.messageId, 'string');
+        byInvoice.set(r.body.id as string, r.body.messageId as string);
+      }
+      const calls = await metricValue(svc.url, 'sqs_calls_total');
+      assert.ok(calls <= 6, `20 concurrent confirmed requests took ${calls} SendMessageBatch calls (group commit)`);
+      const messages = await receiveAll(queueUrl, { expected: 20 });
+      assert.equal(messages.length, 20);
+      for (const m of messages) assert.equal(m.MessageId, byInvoice.get(attribute(m, 'invoice-id') as string));
+    } finally {
+      await svc.stop();
+    }
+  });
+
+  it('answers with an error that says why when SQS refuses the invoice for good, and nothing lands', async () => {
+    const queueUrl = await createQueue('confirmed-refused');
+    await testSqsClient().send(
+      new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: { MaximumMessageSize: '1024' } }),
+    );
+    const svc = await startService({ sqsQueueUrl: queueUrl, ackMode: 'confirmed' });
+    try {
+      const res = await postInvoice(svc.url, makeInvoice({ metadata: { a: 'a'.repeat(500), b: 'b'.repeat(500) } }));
+      assert.equal(res.status, 422, res.text);
+      assert.equal(res.body.error, 'rejected_by_sqs');
+      assert.match(String(res.body.message), /SQS refused/);
+      assert.equal((await receiveAll(queueUrl, { expected: 0, timeoutMs: 1500 })).length, 0);
+    } finally {
+      await svc.stop();
+    }
+  });
+
+  it('a client that disconnects before the answer causes neither loss nor an extra copy', async () => {
+    const queueUrl = await createQueue('confirmed-abort');
+    const proxy = TcpProxy.forUrl(LOCALSTACK_ENDPOINT);
+    proxy.delayMs = 300;
+    await proxy.start();
+    const svc = await startService({ sqsQueueUrl: queueUrl, sqsEndpoint: proxy.url, ackMode: 'confirmed' });
+    try {
+      const invoice = makeInvoice();
+      const controller = new AbortController();
+      const pending = fetch(`${svc.url}/webhooks/invoice`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(invoice),
+        signal: controller.signal,
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      controller.abort();
+      await assert.rejects(pending);
+      const messages = await receiveAll(queueUrl, { expected: 1, timeoutMs: 10000 });
+      assert.deepEqual(
+        messages.map((m) => attribute(m, 'invoice-id')),
+        [invoice.id],
+      );
+    } finally {
+      await svc.stop();
+      await proxy.close();
+    }
+  });
+});
+
+describe('FIFO queues against LocalStack', () => {
+  it('get MessageGroupId = customer_id and MessageDeduplicationId = invoice id, in order per group despite concurrency and retries', async () => {
+    const queueUrl = await createQueue('ordered', { FifoQueue: 'true' });
+    const proxy = TcpProxy.forUrl(LOCALSTACK_ENDPOINT);
+    await proxy.start();
+    await proxy.setMode('http-500'); // the first calls fail and are retried
+    const svc = await startService({
+      sqsQueueUrl: queueUrl,
+      sqsEndpoint: proxy.url,
+      flushConcurrency: 4,
+      batchMaxMessages: 3,
+      retryBaseMs: 10,
+      retryMaxMs: 50,
+    });
+    try {
+      const customers = ['cus_a', 'cus_b', 'cus_c'];
+      const sentOrder = new Map<string, string[]>(customers.map((c) => [c, []]));
+      for (let i = 0; i < 45; i += 1) {
+        const customer = customers[i % 3] as string;
+        const res = await postInvoice(svc.url, makeInvoice({ customer_id: customer }));
+        assert.equal(res.status, 202, res.text);
+        sentOrder.get(customer)?.push(res.body.id as string);
+        if (i === 20) await proxy.setMode('pass');
+      }
+      const messages = await receiveAll(queueUrl, { expected: 45, timeoutMs: 20000 });
+      assert.equal(messages.length, 45);
+      const receivedOrder = new Map<string, string[]>(customers.map((c) => [c, []]));
+      for (const m of messages) {
+        const group = m.Attributes?.MessageGroupId as string;
+        assert.equal(m.Attributes?.MessageDeduplicationId, attribute(m, 'invoice-id'));
+        receivedOrder.get(group)?.push(attribute(m, 'invoice-id') as string);
+      }
+      for (const c of customers) assert.deepEqual(receivedOrder.get(c), sentOrder.get(c), `order of group ${c}`);
+      assert.ok((await metricValue(svc.url, 'sqs_retries_total')) > 0, 'retries happened');
+    } finally {
+      await svc.stop();
+      await proxy.close();
+    }
+  });
+});
