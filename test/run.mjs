@@ -57,7 +57,15 @@ function runTests(files) {
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      ['--enable-source-maps', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
+      [
+        '--enable-source-maps',
+        '--test',
+        '--test-concurrency=1',
+        '--test-timeout=180000',
+        '--test-force-exit',
+        '--test-reporter=spec',
+        ...files,
+      ],
       {
         cwd: root,
         stdio: 'inherit',
@@ -78,7 +86,9 @@ function ensureTools() {
   // helm, kubernetes-validate, jaeger and vegeta, into .cache/bin; quick when already there.
   const result = spawnSync('bash', [path.join(root, '.ci/tools.sh')], { stdio: 'inherit' });
   if (result.status !== 0) {
-    throw new Error('the test tools could not be installed: run `.ci/tools.sh` and read its message (needs Go and Python).');
+    throw new Error(
+      'the test tools could not be installed: run `.ci/tools.sh` and read its message (needs Go and Python).',
+    );
   }
   process.env.PATH = `${path.join(root, '.cache/bin')}${path.delimiter}${process.env.PATH ?? ''}`;
 }

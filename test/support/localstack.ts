@@ -41,6 +41,8 @@ export interface ReceiveOptions {
   expected: number;
   /** Give up after this long. Default: 15000. */
   timeoutMs?: number;
+  /** Counts toward `expected` once per key; default: the invoice-id attribute, so duplicates don't count. */
+  key?: (message: Message) => string;
 }
 
 /**
@@ -50,6 +52,8 @@ export interface ReceiveOptions {
 export async function receiveAll(queueUrl: string, options: ReceiveOptions): Promise<Message[]> {
   const sqs = testSqsClient();
   const out: Message[] = [];
+  const keyOf = options.key ?? ((m: Message) => attribute(m, 'invoice-id') ?? m.MessageId ?? '');
+  const unique = new Set<string>();
   const deadline = Date.now() + (options.timeoutMs ?? 15000);
   let extraPolls = 1;
   while (Date.now() < deadline) {
@@ -57,7 +61,7 @@ export async function receiveAll(queueUrl: string, options: ReceiveOptions): Pro
       new ReceiveMessageCommand({
         QueueUrl: queueUrl,
         MaxNumberOfMessages: 10,
-        WaitTimeSeconds: out.length >= options.expected ? 0 : 1,
+        WaitTimeSeconds: unique.size >= options.expected ? 0 : 1,
         MessageAttributeNames: ['All'],
         MessageSystemAttributeNames: ['All'],
         VisibilityTimeout: 60,
@@ -66,6 +70,7 @@ export async function receiveAll(queueUrl: string, options: ReceiveOptions): Pro
     const messages = res.Messages ?? [];
     if (messages.length > 0) {
       out.push(...messages);
+      for (const m of messages) unique.add(keyOf(m));
       await sqs.send(
         new DeleteMessageBatchCommand({
           QueueUrl: queueUrl,
@@ -74,7 +79,7 @@ export async function receiveAll(queueUrl: string, options: ReceiveOptions): Pro
       );
       continue;
     }
-    if (out.length >= options.expected) {
+    if (unique.size >= options.expected) {
       if (extraPolls-- <= 0) break;
     }
   }
