@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { messageBytes, type PendingInvoice } from '../../src/buffer/index.js';
+import { FileDeadLetterSink } from '../../src/deadletter/index.js';
+import { attribute, createQueue, receiveAll, testSqsClient, LOCALSTACK_ENDPOINT } from '../support/localstack.js';
+import { makeInvoice } from '../support/invoices.js';
+import { REPO_ROOT, tempDir } from '../support/service.js';
+
+function pending(body: string, requestId: string): PendingInvoice {
+  const invoiceId = (JSON.parse(body) as { id: string }).id;
+  const attributes = { 'invoice-id': invoiceId, 'request-id': requestId };
+  return {
+    invoiceId,
+    requestId,
+    body,
+    attributes,
+    bytes: messageBytes(body, attributes),
+    enqueuedAtMs: 0,
+    attempts: 3,
+  };
+}
+
+function runReplay(file: string, queueUrl: string) {
+  return spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist/src/deadletter/replay.js'), file], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      SQS_QUEUE_URL: queueUrl,
+      SQS_ENDPOINT: LOCALSTACK_ENDPOINT,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    },
+    encoding: 'utf8',
+  });
+}
+
+describe('npm run replay', () => {
+  it('sends dead-lettered invoices again with their exact bodies and attributes, and keeps what SQS still refuses', async () => {
+    const queueUrl = await createQueue('replay');
+    await testSqsClient().send(
+      new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: { MaximumMessageSize: '2048' } }),
+    );
+    const file = path.join(tempDir(), 'dead-letter.jsonl');
+    const sink = new FileDeadLetterSink(file);
+    const bodies = Array.from({ length: 12 }, () => `${JSON.stringify(makeInvoice())} `);
+    await sink.write(
+      bodies.map((b, i) => pending(b, `req-${i}`)),
+      'undelivered_at_shutdown',
+      'ShutdownTimeout',
+      'test',
+    );
+    const tooBig = JSON.stringify(
+      makeInvoice({ metadata: { a: 'a'.repeat(500), b: 'b'.repeat(500), c: 'c'.repeat(500), d: 'd'.repeat(500) } }),
+    );
+    await sink.write([pending(tooBig, 'req-big')], 'rejected_by_sqs', 'InvalidParameterValue', 'too long');
+
+    const run = runReplay(file, queueUrl);
+    assert.equal(run.status, 1, `one record is still refused: ${run.stderr}`);
+    const summary = JSON.parse(run.stdout.trim()) as { sent: number; failed: number; failedFile: string };
+    assert.equal(summary.sent, 12);
+    assert.equal(summary.failed, 1);
+
+    const messages = await receiveAll(queueUrl, { expected: 12 });
+    assert.deepEqual(messages.map((m) => m.Body).sort(), [...bodies].sort());
+    for (const m of messages) assert.match(attribute(m, 'request-id') ?? '', /^req-\d+$/);
+    const kept = readFileSync(summary.failedFile, 'utf8').trim().split('\n');
+    assert.equal(kept.length, 1);
+    assert.equal((JSON.parse(kept[0] as string) as { body: string }).body, tooBig);
+  });
+});
