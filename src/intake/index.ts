@@ -1,4 +1,12 @@
 export { WEBHOOK_PATH, createApp, type AppOptions, type Readiness } from './app.js';
+export { TtlDedupeWindow, type TtlDedupeWindowOptions } from './dedupe.js';
 export { IntakeError, invalidSignature, shapeErrors } from './errors.js';
 export { Intake, type DedupeWindow, type FlushSignal, type IntakeOptions, type SignatureCheck } from './intake.js';
 export { requestId } from './request-id.js';
+export {
+  HmacSignatureCheck,
+  computeSignature,
+  parseSecrets,
+  signPayload,
+  type HmacSignatureCheckOptions,
+} from './signature.js';

@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { REPO_ROOT, spawnService, tempDir } from '../support/service.js';
+
+const QUEUE_URL = 'http://127.0.0.1:4566/000000000000/invoices';
+const DEFAULT_FILE = path.join(REPO_ROOT, 'config', 'default.json');
+const defaults = JSON.parse(readFileSync(DEFAULT_FILE, 'utf8')) as Record<string, unknown>;
+
+/** A config folder holding only a copy of the real default.json, so a local.json elsewhere cannot leak in. */
+function configDir(): string {
+  const dir = tempDir('invoice-webhook-config-');
+  copyFileSync(DEFAULT_FILE, path.join(dir, 'default.json'));
+  return dir;
+}
+
+function load(env: Record<string, string>): ReturnType<typeof loadConfig> {
+  return loadConfig({ env, configDir: configDir() });
+}
+
+/** The ConfigError that loading with `env` throws. */
+function configError(env: Record<string, string>, dir = configDir()): ConfigError {
+  try {
+    loadConfig({ env, configDir: dir });
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail(`configuration ${JSON.stringify(env)} was accepted`);
+}
+
+describe('loadConfig', () => {
+  test('without overrides every setting comes from config/default.json', () => {
+    const config = loadConfig({ env: { SQS_QUEUE_URL: QUEUE_URL } });
+    for (const [key, value] of Object.entries(defaults)) {
+      if (key === 'sqsQueueUrl') continue;
+      assert.deepEqual((config as Record<string, unknown>)[key], value, key);
+    }
+    assert.equal(config.sqsQueueUrl, QUEUE_URL);
+  });
+
+  test('the defaults are the ones the contract promises', () => {
+    const config = load({ SQS_QUEUE_URL: QUEUE_URL });
+    assert.equal(config.port, 3000);
+    assert.equal(config.host, '0.0.0.0');
+    assert.equal(config.awsRegion, 'us-east-1');
+    assert.equal(config.bodyLimitBytes, 262144);
+    assert.equal(config.bufferCapacity, 10000);
+    assert.equal(config.batchMaxMessages, 10);
+    assert.equal(config.shutdownTimeoutMs, 20000);
+    assert.equal(config.ackMode, 'buffered');
+    assert.equal(config.webhookSecrets, '');
+    assert.equal(config.dedupeWindowSeconds, 0);
+    assert.equal(config.sqsEndpoint, undefined);
+  });
+
+  test('environment variables override the files, coerced to the setting type', () => {
+    const config = load({
+      SQS_QUEUE_URL: QUEUE_URL,
+      PORT: '8081',
+      BATCH_MAX_MESSAGES: '3',
+      BUFFER_HIGH_WATER_RATIO: '0.5',
+      ACK_MODE: 'confirmed',
+      DEDUPE_WINDOW_SECONDS: '600',
+      WEBHOOK_SECRETS: 'a,b',
+      SQS_ENDPOINT: 'http://localhost:9324',
+    });
+    assert.equal(config.port, 8081);
+    assert.equal(config.batchMaxMessages, 3);
+    assert.equal(config.bufferHighWaterRatio, 0.5);
+    assert.equal(config.ackMode, 'confirmed');
+    assert.equal(config.dedupeWindowSeconds, 600);
+    assert.equal(config.webhookSecrets, 'a,b');
+    assert.equal(config.sqsEndpoint, 'http://localhost:9324');
+  });
+
+  test('an empty SQS_ENDPOINT means unset', () => {
+    assert.equal(load({ SQS_QUEUE_URL: QUEUE_URL, SQS_ENDPOINT: '' }).sqsEndpoint, undefined);
+  });
+
+  test('a file named by CONFIG_FILE overrides default.json, and the environment overrides both', () => {
+    const file = path.join(tempDir('invoice-webhook-config-'), 'override.json');
+    writeFileSync(file, JSON.stringify({ batchLingerMs: 77, flushConcurrency: 9 }));
+    const config = load({ SQS_QUEUE_URL: QUEUE_URL, CONFIG_FILE: file, FLUSH_CONCURRENCY: '2' });
+    assert.equal(config.batchLingerMs, 77);
+    assert.equal(config.flushConcurrency, 2);
+  });
+
+  test('BATCH_MAX_MESSAGES=11 is refused with an error naming BATCH_MAX_MESSAGES', () => {
+    const error = configError({ SQS_QUEUE_URL: QUEUE_URL, BATCH_MAX_MESSAGES: '11' });
+    assert.match(error.message, /BATCH_MAX_MESSAGES/);
+    assert.equal(error.setting, 'BATCH_MAX_MESSAGES');
+  });
+
+  test('a value that is not a number is refused with an error naming its variable', () => {
+    const error = configError({ SQS_QUEUE_URL: QUEUE_URL, BODY_LIMIT_BYTES: 'lots' });
+    assert.match(error.message, /BODY_LIMIT_BYTES/);
+    assert.equal(error.setting, 'BODY_LIMIT_BYTES');
+  });
+
+  test('a missing SQS_QUEUE_URL is refused with an error naming SQS_QUEUE_URL', () => {
+    const error = configError({});
+    assert.match(error.message, /SQS_QUEUE_URL/);
+    assert.equal(error.setting, 'SQS_QUEUE_URL');
+  });
+
+  test('RETRY_MAX_MS below RETRY_BASE_MS is refused with an error naming RETRY_MAX_MS', () => {
+    const error = configError({ SQS_QUEUE_URL: QUEUE_URL, RETRY_BASE_MS: '500', RETRY_MAX_MS: '100' });
+    assert.match(error.message, /RETRY_MAX_MS/);
+  });
+
+  test('an unknown setting in a config file is refused by name', () => {
+    const file = path.join(tempDir('invoice-webhook-config-'), 'typo.json');
+    writeFileSync(file, JSON.stringify({ batchLingerMS: 5 }));
+    const error = configError({ SQS_QUEUE_URL: QUEUE_URL, CONFIG_FILE: file });
+    assert.match(error.message, /batchLingerMS/);
+    assert.match(error.message, /not a known setting/);
+  });
+
+  test('error messages never show the webhook secrets, even when the secrets setting is the bad one', () => {
+    const secret = 'whsec_do_not_print_me_123';
+    const other = configError({ SQS_QUEUE_URL: QUEUE_URL, WEBHOOK_SECRETS: secret, BATCH_MAX_MESSAGES: '0' });
+    assert.ok(!other.message.includes(secret), other.message);
+
+    const file = path.join(tempDir('invoice-webhook-config-'), 'secrets.json');
+    writeFileSync(file, JSON.stringify({ webhookSecrets: [secret] }));
+    const own = configError({ SQS_QUEUE_URL: QUEUE_URL, CONFIG_FILE: file });
+    assert.match(own.message, /WEBHOOK_SECRETS/);
+    assert.match(own.message, /<redacted>/);
+    assert.ok(!own.message.includes(secret), own.message);
+  });
+});
+
+describe('the built service with a bad configuration', () => {
+  test('exits with code 1 and a stderr message naming BATCH_MAX_MESSAGES', async () => {
+    const spawned = await spawnService(
+      { SQS_QUEUE_URL: QUEUE_URL, BATCH_MAX_MESSAGES: '11' },
+      { waitForListen: false },
+    );
+    const exit = await spawned.exited;
+    assert.equal(exit.code, 1);
+    const stderr = spawned.stderr.join('');
+    assert.match(stderr, /BATCH_MAX_MESSAGES/);
+    assert.equal(spawned.logs.filter((l) => l.msg === 'listening').length, 0);
+  });
+
+  test('exits with code 1 and a stderr message naming SQS_QUEUE_URL when it is missing', async () => {
+    const spawned = await spawnService({ WEBHOOK_SECRETS: 'whsec_spawn_secret' }, { waitForListen: false });
+    const exit = await spawned.exited;
+    assert.equal(exit.code, 1);
+    const stderr = spawned.stderr.join('');
+    assert.match(stderr, /SQS_QUEUE_URL/);
+    assert.ok(!stderr.includes('whsec_spawn_secret'));
+  });
+});
