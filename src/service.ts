@@ -7,7 +7,16 @@ import { RingBuffer, type PendingInvoice } from './buffer/index.js';
 import { isFifoQueue, type Config } from './config/index.js';
 import { FileDeadLetterSink, type DeadLetterSink } from './deadletter/index.js';
 import { Flusher, type BatchTracer, type DrainResult } from './flusher/index.js';
-import { Intake, createApp, type DedupeWindow, type Readiness, type SignatureCheck } from './intake/index.js';
+import {
+  HmacSignatureCheck,
+  Intake,
+  TtlDedupeWindow,
+  createApp,
+  parseSecrets,
+  type DedupeWindow,
+  type Readiness,
+  type SignatureCheck,
+} from './intake/index.js';
 import { SqsBatchSender, type BatchSender } from './sender/index.js';
 import { PipelineMetrics, type ServiceMetrics } from './telemetry/index.js';
 import { InvoiceValidator } from './validation/index.js';
@@ -25,7 +34,9 @@ export interface ServiceOptions {
   tracer?: Tracer;
   /** Spans for SendMessageBatch calls. Default: none. */
   batchTracer?: BatchTracer;
+  /** Default: HMAC checks when `config.webhookSecrets` is set, none otherwise. */
   signature?: SignatureCheck;
+  /** Default: a bounded TTL window when `config.dedupeWindowSeconds` > 0, none otherwise. */
   dedupe?: DedupeWindow;
 }
 
@@ -76,6 +87,17 @@ export class Service {
       orderedGroups: isFifoQueue(config.sqsQueueUrl),
       ...(options.batchTracer ? { tracer: options.batchTracer } : {}),
     });
+    const secrets = parseSecrets(config.webhookSecrets);
+    const signature =
+      options.signature ??
+      (secrets.length > 0
+        ? new HmacSignatureCheck({ secrets, toleranceSeconds: config.signatureToleranceSeconds })
+        : undefined);
+    const dedupe =
+      options.dedupe ??
+      (config.dedupeWindowSeconds > 0
+        ? new TtlDedupeWindow({ windowSeconds: config.dedupeWindowSeconds, maxEntries: config.dedupeMaxEntries })
+        : undefined);
     const intake = new Intake({
       buffer: this.buffer,
       flusher: this.flusher,
@@ -87,8 +109,8 @@ export class Service {
       ...(isFifoQueue(config.sqsQueueUrl)
         ? { fifo: { groupIdField: config.fifoGroupIdField, deduplicationIdField: config.fifoDeduplicationIdField } }
         : {}),
-      ...(options.signature ? { signature: options.signature } : {}),
-      ...(options.dedupe ? { dedupe: options.dedupe } : {}),
+      ...(signature ? { signature } : {}),
+      ...(dedupe ? { dedupe } : {}),
       ...(options.tracer ? { tracer: options.tracer } : {}),
       isAccepting: () => this.state === 'running',
     });

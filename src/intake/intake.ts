@@ -68,6 +68,18 @@ export class Intake {
     if (!this.o.isAccepting()) throw unavailable('shutting down', 5, 'shutting_down');
     const type = ctx.get('Content-Type');
     if (!ctx.is('application/json') || !isUtf8Charset(type)) throw unsupportedMediaType(type);
+    // The body is forwarded and signed exactly as received, so compressed bodies are refused up front.
+    const encoding = ctx.get('Content-Encoding');
+    if (encoding !== '' && encoding.toLowerCase() !== 'identity') {
+      throw new IntakeError(
+        415,
+        'unsupported_media_type',
+        `Content-Encoding ${JSON.stringify(encoding)} is not accepted; send the body uncompressed`,
+        {
+          metricReason: 'unsupported_media_type',
+        },
+      );
+    }
     await next();
   };
 
@@ -111,8 +123,8 @@ export class Intake {
       ctx.body = { status: 'sent', id: invoiceId, requestId, messageId: delivered.messageId };
       return;
     }
-    this.o.dedupe?.forget(invoiceId);
     if (delivered.status === 'dead_lettered') {
+      this.o.dedupe?.forget(invoiceId); // refused for good: nothing of it is on its way
       throw new IntakeError(
         422,
         'rejected_by_sqs',
@@ -120,6 +132,8 @@ export class Intake {
         { reason: delivered.code, metricReason: 'not_delivered' },
       );
     }
+    // Timed out or spilled at shutdown: the invoice is still on its way (or in the dead-letter file),
+    // so the id stays in the dedupe window and a retry does not become a second copy.
     throw unavailable(`not confirmed by SQS: ${delivered.reason}`, this.o.flusher.retryAfterSeconds(), 'not_delivered');
   };
 

@@ -30,10 +30,10 @@ function toViolation(error: ErrorObject): Violation {
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
     case 'required':
-      return { path: `${error.instancePath}/${String(params.missingProperty)}`, message: 'is required' };
+      return { path: `${error.instancePath}/${escapePointer(String(params.missingProperty))}`, message: 'is required' };
     case 'additionalProperties':
       return {
-        path: `${error.instancePath}/${String(params.additionalProperty)}`,
+        path: `${error.instancePath}/${escapePointer(String(params.additionalProperty))}`,
         message: 'is not an allowed property',
       };
     case 'enum':
@@ -44,4 +44,9 @@ function toViolation(error: ErrorObject): Violation {
     default:
       return { path: error.instancePath, message: error.message ?? 'is invalid' };
   }
+}
+
+/** RFC 6901: `~` and `/` inside a property name become `~0` and `~1`. */
+function escapePointer(name: string): string {
+  return name.replaceAll('~', '~0').replaceAll('/', '~1');
 }

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { attribute, createQueue, receiveAll, testSqsClient, LOCALSTACK_ENDPOINT } from '../support/localstack.js';
 import { makeInvoice, postInvoice } from '../support/invoices.js';
-import { metricValue, startService } from '../support/service.js';
+import { signPayload } from '../../src/intake/index.js';
+import { metricValue, spawnService, startService } from '../support/service.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 describe('confirmed ack mode against LocalStack', () => {
@@ -113,6 +114,53 @@ describe('FIFO queues against LocalStack', () => {
     } finally {
       await svc.stop();
       await proxy.close();
+    }
+  });
+});
+
+describe('signatures and the dedupe window, configured through the environment', () => {
+  it('only signed invoices land, rotated secrets both work, and a repeated id is sent once', async () => {
+    const queueUrl = await createQueue('signed');
+    const svc = await spawnService({
+      SQS_QUEUE_URL: queueUrl,
+      WEBHOOK_SECRETS: 'whsec_old, whsec_new',
+      DEDUPE_WINDOW_SECONDS: '60',
+    });
+    try {
+      const now = Math.floor(Date.now() / 1000);
+      const first = JSON.stringify(makeInvoice());
+      const second = JSON.stringify(makeInvoice());
+      const signedOld = await postInvoice(svc.url, first, {
+        'X-Webhook-Signature': signPayload('whsec_old', now, first),
+      });
+      assert.equal(signedOld.status, 202, signedOld.text);
+      const signedNew = await postInvoice(svc.url, second, {
+        'X-Webhook-Signature': signPayload('whsec_new', now, second),
+      });
+      assert.equal(signedNew.status, 202, signedNew.text);
+
+      const repeat = await postInvoice(svc.url, first, { 'X-Webhook-Signature': signPayload('whsec_new', now, first) });
+      assert.equal(repeat.status, 202);
+      assert.equal(repeat.body.status, 'duplicate');
+
+      const forged = JSON.stringify(makeInvoice());
+      for (const header of [
+        undefined,
+        signPayload('whsec_wrong', now, forged),
+        signPayload('whsec_new', now - 301, forged),
+        signPayload('whsec_new', now, `${forged} `),
+      ]) {
+        const res = await postInvoice(svc.url, forged, header ? { 'X-Webhook-Signature': header } : {});
+        assert.equal(res.status, 401, `${header}: ${res.text}`);
+        assert.equal(res.body.error, 'invalid_signature');
+      }
+
+      const messages = await receiveAll(queueUrl, { expected: 2 });
+      assert.deepEqual(messages.map((m) => m.Body).sort(), [first, second].sort());
+      assert.ok(!svc.logs.some((l) => JSON.stringify(l).includes('whsec_')), 'secrets never reach the log');
+    } finally {
+      svc.child.kill('SIGTERM');
+      await svc.exited;
     }
   });
 });

@@ -117,6 +117,22 @@ describe('pipeline against a real LocalStack SQS', () => {
       });
     }
 
+    it('answers 415 for a compressed body, which could not be forwarded as received', async () => {
+      const res = await postInvoice(svc.url, 'not gzip', { 'content-encoding': 'gzip' });
+      assert.equal(res.status, 415, res.text);
+      assert.equal(res.body.error, 'unsupported_media_type');
+      assert.match(String(res.body.message), /Content-Encoding/);
+    });
+
+    it('escapes property names in violation paths as JSON pointers', async () => {
+      const res = await postInvoice(
+        svc.url,
+        makeInvoice({ lines: [{ description: 'x', quantity: 1, unit_amount: 1, 'a/b~c': true }] }),
+      );
+      assert.equal(res.status, 422);
+      assert.deepEqual(res.body.details, [{ path: '/lines/0/a~1b~0c', message: 'is not an allowed property' }]);
+    });
+
     it('answers 415 when the content type is missing', async () => {
       const res = await fetch(`${svc.url}/webhooks/invoice`, {
         method: 'POST',
