@@ -22,7 +22,7 @@ install_one() {
   case "$1" in
     helm) go_tool helm helm.sh/helm/v3/cmd/helm@v3.21.4 ;;
     # v1.76.0 of the Jaeger module builds the v2 binary (cmd/jaeger); the v2.x tags are not installable with go install.
-    jaeger) go_tool jaeger github.com/jaegertracing/jaeger/cmd/jaeger@v1.76.0 ;;
+    jaeger) bash "$root/otel/jaeger.sh" install ;;
     vegeta) go_tool vegeta github.com/tsenart/vegeta/v12@v12.13.0 ;;
     kubernetes-validate)
       if [ -x "$bin/kubernetes-validate" ]; then return 0; fi

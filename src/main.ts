@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { trace } from '@opentelemetry/api';
 import { ConfigError, loadConfig, redactConfig, type Config } from './config/index.js';
 import { Service } from './service.js';
-import { ServiceMetrics, createLogger } from './telemetry/index.js';
+import { OtelBatchTracer, ServiceMetrics, createLogger, telemetry } from './telemetry/index.js';
 
 /** The only file that reads the environment: it loads the config, wires the service and owns signals. */
 async function main(): Promise<void> {
@@ -23,13 +24,20 @@ async function main(): Promise<void> {
     name: string;
     version: string;
   };
-  const logger = createLogger({ level: config.logLevel });
+  // OpenTelemetry: started by the preload (src/telemetry/preload.ts) unless OTEL_SDK_DISABLED=true.
+  const otel = telemetry();
+  const serviceName = process.env.OTEL_SERVICE_NAME ?? pkg.name;
+  const logger = createLogger({ level: config.logLevel, serviceName });
   const metrics = new ServiceMetrics({
-    serviceName: process.env.OTEL_SERVICE_NAME ?? pkg.name,
+    serviceName,
     serviceVersion: pkg.version,
+    extraReaders: otel.metricReaders(),
   });
-  const service = new Service({ config, logger, metrics });
-  logger.info({ config: redactConfig(config), version: pkg.version }, 'starting');
+  const tracer = trace.getTracer('invoice-webhook', pkg.version);
+  const tracing =
+    otel.state === 'on' ? { tracer, batchTracer: new OtelBatchTracer({ tracer, queueUrl: config.sqsQueueUrl }) } : {};
+  const service = new Service({ config, logger, metrics, ...tracing });
+  logger.info({ config: redactConfig(config), version: pkg.version, telemetry: otel.state }, 'starting');
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -44,6 +52,8 @@ async function main(): Promise<void> {
       .stop()
       .then(async (result) => {
         await metrics.shutdown().catch(() => undefined);
+        // Last, so the drain's own spans are exported too.
+        await otel.shutdown().catch(() => undefined);
         logger.flush();
         process.exitCode = result.left > 0 ? 2 : 0;
         setImmediate(() => process.exit());

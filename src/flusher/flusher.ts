@@ -194,7 +194,11 @@ export class Flusher {
       if (batch.length === 0) break;
       this.inFlight += 1;
       this.trackGroups(batch, 1);
-      this.deliver(batch)
+      // Each batch is delivered in its own trace context, never in that of the request that woke the flusher.
+      const delivery = this.tracer.traceDelivery
+        ? this.tracer.traceDelivery(this.sender.destination, batch, () => this.deliver(batch))
+        : this.deliver(batch);
+      delivery
         .catch((error: unknown) => {
           // deliver() handles its own failures; reaching here is a bug, and the entries are at risk.
           this.logger.error({ err: error, count: batch.length }, 'flusher: unexpected error while delivering');

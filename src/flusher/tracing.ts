@@ -8,6 +8,8 @@ export interface BatchTracer {
     attempt: number,
     send: () => Promise<T>,
   ): Promise<T>;
+  /** Optional: wraps one batch's whole delivery (every attempt, backoff and dead-lettering). */
+  traceDelivery?<T>(destination: string, entries: readonly PendingInvoice[], deliver: () => Promise<T>): Promise<T>;
 }
 
 /** No tracing: calls straight through. */

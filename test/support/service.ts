@@ -50,7 +50,8 @@ export async function startService(
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
       callback();
     },
   });
@@ -84,8 +85,16 @@ export interface SpawnedService {
  * Runs the built service as its own process, as `npm start` does, and waits until it listens.
  * Used where the process itself is under test (signals, exit codes, configuration errors).
  */
-export async function spawnService(env: Record<string, string>, options: { waitForListen?: boolean } = {}): Promise<SpawnedService> {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/src/main.js')], {
+export async function spawnService(
+  env: Record<string, string>,
+  options: {
+    waitForListen?: boolean;
+    /** Start with `--require dist/src/telemetry/preload.js`, as `npm start` does. Default: false. */
+    preload?: boolean;
+  } = {},
+): Promise<SpawnedService> {
+  const preload = options.preload ? ['--require', path.join(REPO_ROOT, 'dist/src/telemetry/preload.js')] : [];
+  const child = spawn(process.execPath, [...preload, path.join(REPO_ROOT, 'dist/src/main.js')], {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? '',
