@@ -58,7 +58,7 @@ export class PipelineMetrics {
       description: 'Entries per SendMessageBatch call.',
       advice: { explicitBucketBoundaries: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] },
     });
-    this.flushDuration = meter.createHistogram('sqs_flush_duration', {
+    this.flushDuration = meter.createHistogram('sqs_flush_duration_seconds', {
       description: 'Duration of one SendMessageBatch call.',
       unit: 's',
       advice: { explicitBucketBoundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] },
