@@ -114,17 +114,19 @@ httpMaxHeadersCount: HTTP_MAX_HEADERS
 {{/*
 terminationGracePeriodSeconds: longer than the preStop pause plus the drain budget, or rendering fails.
 The kubelet counts the preStop pause inside the grace period, so both must fit, plus slack for exit.
+The drain budget includes one SQS request timeout: a call already on the wire when SHUTDOWN_TIMEOUT_MS
+runs out is allowed to finish, so that its outcome is known before the leftovers are dead-lettered.
 */}}
 {{- define "invoice-webhook.terminationGracePeriodSeconds" -}}
 {{- $pause := int64 .Values.shutdown.preStopSleepSeconds }}
-{{- $drain := div (add (int64 .Values.config.shutdownTimeoutMs) 999) 1000 }}
+{{- $drain := div (add (int64 .Values.config.shutdownTimeoutMs) (int64 .Values.config.sqsRequestTimeoutMs) 999) 1000 }}
 {{- $needed := add $pause $drain }}
 {{- if kindIs "invalid" .Values.shutdown.terminationGracePeriodSeconds }}
 {{- add $needed (int64 .Values.shutdown.extraGraceSeconds) }}
 {{- else }}
 {{- $grace := int64 .Values.shutdown.terminationGracePeriodSeconds }}
 {{- if le $grace $needed }}
-{{- fail (printf "shutdown.terminationGracePeriodSeconds (%d) must be longer than shutdown.preStopSleepSeconds (%d) + config.shutdownTimeoutMs in seconds (%d) = %d, or the kubelet kills the pod mid-drain" $grace $pause $drain $needed) }}
+{{- fail (printf "shutdown.terminationGracePeriodSeconds (%d) must be longer than shutdown.preStopSleepSeconds (%d) + config.shutdownTimeoutMs and one config.sqsRequestTimeoutMs in seconds (%d) = %d, or the kubelet kills the pod mid-drain" $grace $pause $drain $needed) }}
 {{- end }}
 {{- $grace }}
 {{- end }}

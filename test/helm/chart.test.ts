@@ -206,13 +206,16 @@ describe('helm chart: what schemas cannot see', () => {
   });
 
   for (const set of VALUE_SETS) {
-    it(`terminationGracePeriodSeconds is longer than the preStop pause plus SHUTDOWN_TIMEOUT_MS (${set.name})`, () => {
+    it(`terminationGracePeriodSeconds is longer than the preStop pause plus SHUTDOWN_TIMEOUT_MS plus one SQS call (${set.name})`, () => {
       const manifests = render(set.args);
       const pod = deploymentSpec(manifests).template.spec;
       const pause = serviceContainer(manifests).lifecycle?.preStop?.sleep?.seconds;
       assert.equal(typeof pause, 'number', 'a preStop sleep is configured');
       const env = podEnvironment(manifests);
-      const drainMs = Number(env.SHUTDOWN_TIMEOUT_MS ?? serviceDefaults.shutdownTimeoutMs);
+      // After the budget, a call already on the wire may still take one request timeout.
+      const drainMs =
+        Number(env.SHUTDOWN_TIMEOUT_MS ?? serviceDefaults.shutdownTimeoutMs) +
+        Number(env.SQS_REQUEST_TIMEOUT_MS ?? serviceDefaults.sqsRequestTimeoutMs);
       const grace = pod.terminationGracePeriodSeconds ?? 30;
       assert.ok(
         grace > (pause ?? 0) + drainMs / 1000,
@@ -222,13 +225,14 @@ describe('helm chart: what schemas cannot see', () => {
   }
 
   it('rendering fails when an explicit grace period would cut the drain short', () => {
-    const tooShort = helmTemplate(['--set', 'shutdown.terminationGracePeriodSeconds=30']);
+    // pause 10 + drain 20 s + one SQS request timeout 5 s = 35
+    const tooShort = helmTemplate(['--set', 'shutdown.terminationGracePeriodSeconds=35']);
     assert.notEqual(tooShort.status, 0);
-    assert.match(tooShort.stderr, /terminationGracePeriodSeconds \(30\) must be longer than .* = 30/);
-    const enough = render(['--set', 'shutdown.terminationGracePeriodSeconds=31']);
-    assert.equal(deploymentSpec(enough).template.spec.terminationGracePeriodSeconds, 31);
+    assert.match(tooShort.stderr, /terminationGracePeriodSeconds \(35\) must be longer than .* = 35/);
+    const enough = render(['--set', 'shutdown.terminationGracePeriodSeconds=36']);
+    assert.equal(deploymentSpec(enough).template.spec.terminationGracePeriodSeconds, 36);
     const longerDrain = render(['--set', 'config.shutdownTimeoutMs=45001']);
-    assert.equal(deploymentSpec(longerDrain).template.spec.terminationGracePeriodSeconds, 10 + 46 + 10);
+    assert.equal(deploymentSpec(longerDrain).template.spec.terminationGracePeriodSeconds, 10 + 51 + 10);
   });
 
   for (const set of VALUE_SETS) {
