@@ -21,7 +21,7 @@ go_tool() { # name module@version
 install_one() {
   case "$1" in
     helm) go_tool helm helm.sh/helm/v3/cmd/helm@v3.21.4 ;;
-    # v1.76.0 of the Jaeger module builds the v2 binary (cmd/jaeger); the v2.x tags are not installable with go install.
+    # Built from the tool module in otel/jaeger-tool (Jaeger v2 = Go module v1.76.0): go install refuses it.
     jaeger) bash "$root/otel/jaeger.sh" install ;;
     vegeta) go_tool vegeta github.com/tsenart/vegeta/v12@v12.13.0 ;;
     kubernetes-validate)
