@@ -1,4 +1,6 @@
 import Router from '@koa/router';
+import { context } from '@opentelemetry/api';
+import { RPCType, getRPCMetadata } from '@opentelemetry/core';
 import Koa from 'koa';
 import { koaBody } from 'koa-body';
 import type { Logger } from 'pino';
@@ -26,6 +28,17 @@ export interface AppOptions {
 
 export const WEBHOOK_PATH = '/webhooks/invoice';
 
+/**
+ * Tells the HTTP instrumentation which route matched, so the server span is named
+ * `POST /webhooks/invoice` and carries `http.route` (what the Koa instrumentation would do, without
+ * its per-layer spans). A no-op when tracing is off.
+ */
+async function nameRoute(ctx: Koa.Context, next: Koa.Next): Promise<void> {
+  const metadata = getRPCMetadata(context.active());
+  if (metadata?.type === RPCType.HTTP) metadata.route = WEBHOOK_PATH;
+  await next();
+}
+
 /** The HTTP surface: the webhook route and the operations endpoints, errors shaped in one place. */
 export function createApp(options: AppOptions): Koa {
   const app = new Koa();
@@ -37,6 +50,7 @@ export function createApp(options: AppOptions): Koa {
   const router = new Router();
   router.post(
     WEBHOOK_PATH,
+    nameRoute,
     options.intake.precheck,
     // latin1 keeps one char per byte, so intake can check UTF-8 strictly and forward the exact bytes.
     koaBody({

@@ -1,5 +1,5 @@
 // Loaded before the service with `node --require ./dist/src/telemetry/preload.js dist/src/main.js`
-// (npm start, the container image), so that the SDK patches http and koa before main.js loads them.
+// (npm start, the container image), so that the SDK patches http (and the AWS SDK) before main.js loads them.
 // Like main.ts it is an entry point, so it reads the environment (the OTEL_* variables, as the SDK does).
 // main.ts picks the result up with telemetry() and shuts the SDK down after the buffer has drained.
 import { readFileSync } from 'node:fs';

@@ -5,7 +5,6 @@ import { OTLPMetricExporter as OtlpJsonMetricExporter } from '@opentelemetry/exp
 import { OTLPMetricExporter as OtlpProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { AwsInstrumentation } from '@opentelemetry/instrumentation-aws-sdk';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { KoaInstrumentation, KoaLayerType } from '@opentelemetry/instrumentation-koa';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { PeriodicExportingMetricReader, type IMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
@@ -32,7 +31,7 @@ export function isUntracedRequest(request: IncomingMessage): boolean {
 
 /**
  * Starts the NodeSDK: traces over OTLP as the standard OTEL_* variables say (default http/protobuf to
- * http://localhost:4318), W3C trace context and baggage, and the http, koa and AWS SDK
+ * http://localhost:4318), W3C trace context and baggage, and the http and AWS SDK
  * instrumentations. It registers no MeterProvider of its own: the service's ServiceMetrics takes the
  * OTLP reader from {@link Telemetry.metricReaders}, so /metrics and OTLP see the same instruments.
  * Logs stay JSON lines on stdout (see logger.ts); no OTel log exporter is set up.
@@ -54,16 +53,8 @@ export function startSdk(options: SdkOptions): Telemetry {
         // Outgoing calls are traced only under a span (the AWS SDK's), never as lone roots.
         requireParentforOutgoingSpans: true,
       }),
-      // Router layers only: they name the HTTP span after the route; plain middleware spans are noise.
-      // Each routed handler's span is named after it (precheck, the body reader, handle).
-      new KoaInstrumentation({
-        ignoreLayersType: [KoaLayerType.MIDDLEWARE],
-        requestHook: (span, info) => {
-          const route = (info.context as { _matchedRoute?: unknown })._matchedRoute;
-          const name = (info.middlewareLayer as { name?: string }).name || 'anonymous';
-          span.updateName(`router - ${String(route)} - ${name}`);
-        },
-      }),
+      // No Koa instrumentation: its per-layer spans doubled the spans per request (and the export
+      // cost) for no new information; the route names the HTTP span instead (see intake/app.ts).
       new AwsInstrumentation(),
     ],
     metricReaders: [],
