@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { ConfigError, loadConfig } from '../config/index.js';
-import { SqsBatchSender, classifyEntryFailure, type OutboundMessage } from '../sender/index.js';
+import { SqsBatchSender, classifyEntryFailure, toOutboundMessages } from '../sender/index.js';
 import type { DeadLetterRecord } from './file-sink.js';
 
 /**
@@ -28,13 +28,7 @@ async function replay(file: string): Promise<number> {
     if (batch.length === 0) return;
     const records = batch;
     batch = [];
-    const messages: OutboundMessage[] = records.map((r, i) => ({
-      id: String(i),
-      body: r.body,
-      attributes: r.attributes,
-      ...(r.messageGroupId === undefined ? {} : { messageGroupId: r.messageGroupId }),
-      ...(r.messageDeduplicationId === undefined ? {} : { messageDeduplicationId: r.messageDeduplicationId }),
-    }));
+    const messages = toOutboundMessages(records);
     for (let attempt = 0; ; attempt += 1) {
       try {
         const result = await sender.send(messages);

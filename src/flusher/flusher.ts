@@ -8,7 +8,7 @@ import {
   errorCode,
   type BatchResult,
   type BatchSender,
-  type OutboundMessage,
+  toOutboundMessages,
 } from '../sender/index.js';
 import type { PipelineMetrics } from '../telemetry/metrics.js';
 import { SQS_BATCH_MAX_BYTES, hasFullBatch, takeBatch, type BatchLimits } from './batch.js';
@@ -275,13 +275,7 @@ export class Flusher {
     entries: PendingInvoice[],
     attempt: number,
   ): Promise<{ kind: 'done'; retry: PendingInvoice[] } | { kind: 'bisect'; code: string; message: string }> {
-    const messages: OutboundMessage[] = entries.map((e, i) => ({
-      id: String(i),
-      body: e.body,
-      attributes: e.attributes,
-      ...(e.messageGroupId === undefined ? {} : { messageGroupId: e.messageGroupId }),
-      ...(e.messageDeduplicationId === undefined ? {} : { messageDeduplicationId: e.messageDeduplicationId }),
-    }));
+    const messages = toOutboundMessages(entries);
     const started = this.now();
     this.metrics.sqsCalls.add(1);
     this.metrics.batchSize.record(entries.length);

@@ -9,4 +9,12 @@ export {
 } from './classify.js';
 export { InMemoryBatchSender, type InMemoryBehaviour } from './in-memory-sender.js';
 export { SqsBatchSender, createSqsClient, queueNameOf, type SqsBatchSenderOptions } from './sqs-sender.js';
-export type { BatchResult, BatchSender, EntryFailure, EntrySuccess, OutboundMessage } from './types.js';
+export {
+  toOutboundMessages,
+  type BatchResult,
+  type BatchSender,
+  type EntryFailure,
+  type EntrySuccess,
+  type MessageSource,
+  type OutboundMessage,
+} from './types.js';

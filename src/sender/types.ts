@@ -8,6 +8,20 @@ export interface OutboundMessage {
   readonly messageDeduplicationId?: string;
 }
 
+/** What a message is made of, wherever it comes from (the buffer, a dead-letter file). */
+export type MessageSource = Pick<OutboundMessage, 'body' | 'attributes' | 'messageGroupId' | 'messageDeduplicationId'>;
+
+/** A batch's messages, with entry ids that are their positions (so unique within the batch). */
+export function toOutboundMessages(sources: readonly MessageSource[]): OutboundMessage[] {
+  return sources.map((s, i) => ({
+    id: String(i),
+    body: s.body,
+    attributes: s.attributes,
+    ...(s.messageGroupId === undefined ? {} : { messageGroupId: s.messageGroupId }),
+    ...(s.messageDeduplicationId === undefined ? {} : { messageDeduplicationId: s.messageDeduplicationId }),
+  }));
+}
+
 export interface EntrySuccess {
   readonly id: string;
   readonly messageId: string;
