@@ -1,0 +1,181 @@
+import path from 'node:path';
+
+/** The four things the bench can put under load, side by side in one run. */
+export const TARGET_NAMES = ['service', 'service-notrace', 'bare', 'koa-sqs'] as const;
+export type TargetName = (typeof TARGET_NAMES)[number];
+
+/** What a target is, in one line, for the results file. */
+export const TARGET_DESCRIPTIONS: Record<TargetName, string> = {
+  service:
+    'the real service (`npm start` command line), tracing on: OTel SDK from the preload, OTLP/HTTP to Jaeger on 127.0.0.1:4318',
+  'service-notrace': 'the real service, OTEL_SDK_DISABLED=true',
+  bare: 'bench/reference/bare-http.ts: node:http, reads the body, answers 202 (the ceiling)',
+  'koa-sqs':
+    'bench/reference/koa-sqs.ts: Koa + koa-body + the same validator, awaits one SendMessage per request (SDK defaults)',
+};
+
+export interface BenchOptions {
+  /** About 5 s in all: one low rate against service-notrace only, results to a scratch folder. */
+  smoke: boolean;
+  /** Offered rates in requests per second, stepped upwards. Default: 500,1000,2000,5000,10000. */
+  ratesPerSecond: number[];
+  /** Length of one recorded step. Default: 30 s (smoke: 3 s). */
+  stepDurationMs: number;
+  /** Unrecorded load before a target's first step (JIT, sockets, Jaeger probe). Default: 3 s (smoke: 1 s). */
+  warmupMs: number;
+  /** Rate of the warm-up. Default: 200/s. */
+  warmupRatePerSecond: number;
+  /** Targets, in the order they run within each rate. Default: all four (smoke: service-notrace). */
+  targets: TargetName[];
+  /** Where the results file goes. Default: bench/results (smoke: bench/.work/smoke-<time>). */
+  outDir: string;
+  /** Scratch folder: vegeta outputs, logs, profiles. Default: bench/.work/run-<time>. */
+  workDir: string;
+  /** vegeta's per-request timeout. Default: 5 s. */
+  requestTimeoutMs: number;
+  /** vegeta's worker cap (each worker holds a connection). Default: 5000. */
+  maxWorkers: number;
+  /** Whether to measure RSS with the default buffer full (SQS unreachable). Default: yes (smoke: no). */
+  bufferFullRss: boolean;
+  /** Run the service targets with --cpu-prof and summarise the profiles. Default: no. */
+  cpuProfile: boolean;
+  /**
+   * A target that answered successfully less than this share of the offered rate is not stepped
+   * higher (its collapse is already on record). Default: 0.5.
+   */
+  stopBelowSuccess: number;
+  /** Longest wait for a target to drain between steps. Default: 60 s. */
+  drainTimeoutMs: number;
+  /** Extra environment for the service targets (experiments: FLUSH_CONCURRENCY=16, ...). Default: none. */
+  serviceEnv: Record<string, string>;
+}
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+/** Where recorded runs write `<date>.md` (committed). */
+export const DEFAULT_RESULTS_DIR = path.join(REPO_ROOT, 'bench', 'results');
+
+const USAGE = `usage: node dist/bench/run.js [options]
+  --smoke                    ~5 s: service-notrace at one low rate (CI); writes to bench/.work unless --out
+  --rates 500,1000,2000      offered rates, requests/s (default 500,1000,2000,3000,4000,6000,10000)
+  --duration 30s             length of one step (ms, s or m suffix; default 30s)
+  --warmup 3s                unrecorded warm-up per target before its first step
+  --targets a,b              any of ${TARGET_NAMES.join(', ')} (default all)
+  --out DIR                  folder for the results file (default bench/results)
+  --timeout 5s               vegeta per-request timeout
+  --max-workers N            vegeta worker cap (default 5000)
+  --no-buffer-full           skip the RSS-with-full-buffer measurement
+  --cpu-prof                 run service targets with --cpu-prof and summarise the profiles
+  --stop-below 0.5           stop stepping a target once it answers less than this share of the offered rate
+  --service-env K=V,K=V      extra environment for the service targets (e.g. FLUSH_CONCURRENCY=16)`;
+
+/** Parses "30s", "500ms", "2m" or a bare number of seconds into milliseconds. */
+export function parseDurationMs(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (!match) throw new Error(`not a duration: ${text} (use e.g. 30s, 500ms, 2m)`);
+  const value = Number(match[1]);
+  const unit = match[2] ?? 's';
+  return Math.round(unit === 'ms' ? value : unit === 'm' ? value * 60000 : value * 1000);
+}
+
+function timestamp(): string {
+  return new Date().toISOString().replace(/[:.]/g, '-');
+}
+
+/** Reads the command line; throws with the usage text on anything it does not understand. */
+export function parseOptions(argv: string[]): BenchOptions {
+  const smoke = argv.includes('--smoke');
+  const stamp = timestamp();
+  const options: BenchOptions = {
+    smoke,
+    ratesPerSecond: smoke ? [200] : [500, 1000, 2000, 3000, 4000, 6000, 10000],
+    stepDurationMs: smoke ? 3000 : 30000,
+    warmupMs: smoke ? 1000 : 3000,
+    warmupRatePerSecond: smoke ? 100 : 200,
+    targets: smoke ? ['service-notrace'] : [...TARGET_NAMES],
+    outDir: smoke ? path.join(REPO_ROOT, 'bench', '.work', `smoke-${stamp}`) : DEFAULT_RESULTS_DIR,
+    workDir: path.join(REPO_ROOT, 'bench', '.work', `${smoke ? 'smoke' : 'run'}-${stamp}`),
+    requestTimeoutMs: 5000,
+    maxWorkers: 5000,
+    bufferFullRss: !smoke,
+    cpuProfile: false,
+    stopBelowSuccess: 0.5,
+    drainTimeoutMs: 60000,
+    serviceEnv: {},
+  };
+  for (let i = 0; i < argv.length; i += 1) {
+    const flag = argv[i] as string;
+    const value = (): string => {
+      const next = argv[i + 1];
+      if (next === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
+      i += 1;
+      return next;
+    };
+    switch (flag) {
+      case '--smoke':
+        break;
+      case '--rates':
+        options.ratesPerSecond = value()
+          .split(',')
+          .map((r) => {
+            const rate = Number(r.trim());
+            if (!Number.isInteger(rate) || rate <= 0) throw new Error(`not a rate: ${r}`);
+            return rate;
+          });
+        break;
+      case '--duration':
+        options.stepDurationMs = parseDurationMs(value());
+        break;
+      case '--warmup':
+        options.warmupMs = parseDurationMs(value());
+        break;
+      case '--targets':
+        options.targets = value()
+          .split(',')
+          .map((t) => {
+            const name = t.trim() as TargetName;
+            if (!TARGET_NAMES.includes(name)) throw new Error(`unknown target ${t}; use ${TARGET_NAMES.join(', ')}`);
+            return name;
+          });
+        break;
+      case '--out':
+        options.outDir = path.resolve(value());
+        break;
+      case '--timeout':
+        options.requestTimeoutMs = parseDurationMs(value());
+        break;
+      case '--max-workers':
+        options.maxWorkers = Number(value());
+        break;
+      case '--no-buffer-full':
+        options.bufferFullRss = false;
+        break;
+      case '--buffer-full':
+        options.bufferFullRss = true;
+        break;
+      case '--cpu-prof':
+        options.cpuProfile = true;
+        break;
+      case '--stop-below':
+        options.stopBelowSuccess = Number(value());
+        break;
+      case '--service-env':
+        for (const pair of value().split(',')) {
+          const eq = pair.indexOf('=');
+          if (eq <= 0) throw new Error(`--service-env wants KEY=VALUE pairs, got ${pair}`);
+          options.serviceEnv[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+        }
+        break;
+      case '--help':
+      case '-h':
+        throw new Error(USAGE);
+      default:
+        throw new Error(`unknown option ${flag}\n${USAGE}`);
+    }
+  }
+  // A smoke run keeps its scratch files with its results (a test's temp dir, say), not in bench/.work.
+  if (smoke) options.workDir = path.join(options.outDir, 'work');
+  if (options.stepDurationMs < 1000) throw new Error('--duration must be at least 1s');
+  options.ratesPerSecond.sort((a, b) => a - b);
+  return options;
+}

@@ -1,0 +1,455 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { TARGET_DESCRIPTIONS, type TargetName } from './options.js';
+import type { CpuWindow } from './procfs.js';
+
+/** Event-loop delay and GC inside the target over a step (bench/probe.ts). */
+export interface ProbeWindow {
+  /** The worst one-second p99 of event-loop delay, ms. */
+  loopP99Ms: number;
+  loopMaxMs: number;
+  /** Time spent in GC pauses, % of the window. */
+  gcPct: number;
+  gcMaxMs: number;
+  majorGcCount: number;
+}
+
+/** One target at one offered rate. */
+export interface StepResult {
+  target: TargetName;
+  ratePerSecond: number;
+  /** ok: measured; n/a: the target could not run (note says why); skipped: not stepped this high. */
+  outcome: 'ok' | 'n/a' | 'skipped' | 'error';
+  /** When the attack began (ISO time): lines up with the target's probe file and logs. */
+  startedAt?: string;
+  note?: string;
+  requests?: number;
+  /** Rate at which vegeta actually sent, per second. */
+  sentPerSecond?: number;
+  /** 0..1 */
+  success?: number;
+  /** Successful responses per second. */
+  throughputPerSecond?: number;
+  latencyMs?: { p50: number; p90: number; p99: number; max: number };
+  statusCodes?: Record<string, number>;
+  errors?: string[];
+  /** From the target's /metrics, before/after the step (after its drain). */
+  sqs?: {
+    calls: number;
+    messages: number;
+    batches: number;
+    accepted: number;
+    callsPerMessage: number | undefined;
+    messagesPerBatch: number | undefined;
+    /** Mean duration of one SendMessageBatch (SendMessage for koa-sqs) call, ms. */
+    meanCallMs: number | undefined;
+    /** Requests answered 503 because the buffer was full (the service's own count). */
+    bufferFull: number;
+  };
+  cpu?: CpuWindow;
+  /** From bench/probe.ts inside the target, over the attack window. */
+  probe?: ProbeWindow;
+  /** How long the target took to empty its buffer (or in-flight calls) after the step, ms. */
+  drainMs?: number;
+  drained?: boolean;
+}
+
+export interface BufferFullResult {
+  capacity: number;
+  posted: number;
+  accepted: number;
+  rejected503: number;
+  depth: number | undefined;
+  idleRssBytes: number | undefined;
+  fullRssBytes: number | undefined;
+  peakRssBytes: number | undefined;
+  /** Markdown summary of the heap snapshot. */
+  heap?: string;
+  note?: string;
+}
+
+export interface MachineInfo {
+  nproc: number;
+  cpuModel: string;
+  memTotalBytes: number;
+  kernel: string;
+  nodeVersion: string;
+  localstackVersion: string;
+  vegeta: string;
+  /** The code measured: HEAD and whether src/config/package.json had uncommitted changes. */
+  code: string;
+  loadBefore: number[];
+  loadAfter: number[];
+  startedAt: string;
+  finishedAt: string;
+}
+
+export interface BenchResults {
+  mode: 'smoke' | 'full';
+  machine: MachineInfo;
+  stepDurationMs: number;
+  ratesPerSecond: number[];
+  targets: TargetName[];
+  targetNotes: Partial<Record<TargetName, string>>;
+  /** Environment overrides given to the service targets (--service-env). */
+  serviceEnv: Record<string, string>;
+  steps: StepResult[];
+  bufferFull?: BufferFullResult;
+  profiles?: string[];
+  commandLine: string;
+}
+
+const fmt = (value: number | undefined, digits = 0): string =>
+  value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits);
+const mb = (bytes: number | undefined): string => (bytes === undefined ? '–' : (bytes / 1048576).toFixed(0));
+
+const COLUMNS = [
+  'rate/s',
+  'target',
+  'sent/s',
+  'success %',
+  'thruput/s',
+  'p50 ms',
+  'p90 ms',
+  'p99 ms',
+  'max ms',
+  'SQS calls/msg',
+  'msgs/batch',
+  'SQS call ms',
+  'CPU %',
+  'loop p99 ms',
+  'loop max ms',
+  'GC %',
+  'peak RSS MB',
+  'LocalStack CPU %',
+  'Jaeger CPU %',
+  'vegeta CPU %',
+  'other CPU %',
+  'listen overflows',
+  'drain s',
+] as const;
+
+function stepRow(s: StepResult): string[] {
+  if (s.outcome !== 'ok') {
+    return [String(s.ratePerSecond), s.target, s.outcome, ...Array<string>(COLUMNS.length - 3).fill('')];
+  }
+  const ms = (v: number | undefined): string => (v === undefined ? '–' : v < 10 ? v.toFixed(2) : v.toFixed(0));
+  return [
+    String(s.ratePerSecond),
+    s.target,
+    fmt(s.sentPerSecond),
+    fmt(s.success === undefined ? undefined : s.success * 100, s.success === 1 ? 0 : 2),
+    fmt(s.throughputPerSecond),
+    ms(s.latencyMs?.p50),
+    ms(s.latencyMs?.p90),
+    ms(s.latencyMs?.p99),
+    ms(s.latencyMs?.max),
+    fmt(s.sqs?.callsPerMessage, 3),
+    fmt(s.sqs?.messagesPerBatch, 2),
+    fmt(s.sqs?.meanCallMs, 1),
+    fmt(s.cpu?.targetPct),
+    ms(s.probe?.loopP99Ms),
+    ms(s.probe?.loopMaxMs),
+    fmt(s.probe?.gcPct, 1),
+    mb(s.cpu?.targetPeakRssBytes),
+    fmt(s.cpu?.localstackPct),
+    fmt(s.cpu?.jaegerPct),
+    fmt(s.cpu?.vegetaPct),
+    fmt(s.cpu?.otherPct),
+    fmt(s.cpu?.listenOverflows),
+    s.drainMs === undefined ? '–' : `${(s.drainMs / 1000).toFixed(1)}${s.drained === false ? '!' : ''}`,
+  ];
+}
+
+/** A fixed-width table for the terminal. */
+export function consoleTable(steps: StepResult[]): string {
+  const rows = [[...COLUMNS], ...steps.map(stepRow)];
+  const widths = COLUMNS.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((cell, i) => cell.padStart(widths[i] ?? 0)).join('  ')).join('\n');
+}
+
+function markdownTable(header: readonly string[], rows: string[][], align?: string[]): string {
+  return [
+    `| ${header.join(' | ')} |`,
+    `| ${(align ?? header.map((_, i) => (i < 2 ? '---' : '---:'))).join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+}
+
+/** The best (highest) throughput a target reached over all its steps. */
+export function peakThroughput(steps: StepResult[], target: TargetName): StepResult | undefined {
+  return steps
+    .filter((s) => s.target === target && s.outcome === 'ok' && s.throughputPerSecond !== undefined)
+    .sort((a, b) => (b.throughputPerSecond ?? 0) - (a.throughputPerSecond ?? 0))[0];
+}
+
+/**
+ * A rate is sustained when every request succeeded and the answers kept pace with the offered rate
+ * (throughput ≥ 95% of it): 100% success with a queue growing for the whole step is not sustained.
+ */
+export function sustained(s: StepResult): boolean {
+  return s.outcome === 'ok' && s.success === 1 && (s.throughputPerSecond ?? 0) >= 0.95 * s.ratePerSecond;
+}
+
+/** The highest offered rate a target sustained. */
+export function highestSustained(steps: StepResult[], target: TargetName): number | undefined {
+  const clean = steps.filter((s) => s.target === target && sustained(s));
+  return clean.length === 0 ? undefined : Math.max(...clean.map((s) => s.ratePerSecond));
+}
+
+function step(steps: StepResult[], target: TargetName, rate: number): StepResult | undefined {
+  return steps.find((s) => s.target === target && s.ratePerSecond === rate && s.outcome === 'ok');
+}
+
+const ratio = (a: number | undefined, b: number | undefined): number | undefined =>
+  a === undefined || b === undefined || b === 0 ? undefined : a / b;
+const pct = (r: number | undefined): string => (r === undefined ? 'n/a' : `${(r * 100).toFixed(0)}%`);
+
+/** Throughput ratios per rate and at the peak. */
+export function ratiosMarkdown(results: BenchResults): string {
+  const { steps } = results;
+  const pairs: [string, TargetName, TargetName][] = [
+    ['service (no trace) / bare', 'service-notrace', 'bare'],
+    ['service (no trace) / koa-sqs', 'service-notrace', 'koa-sqs'],
+    ['tracing on / tracing off', 'service', 'service-notrace'],
+  ];
+  const rows = results.ratesPerSecond.map((rate) => [
+    String(rate),
+    ...pairs.map(([, a, b]) =>
+      pct(ratio(step(steps, a, rate)?.throughputPerSecond, step(steps, b, rate)?.throughputPerSecond)),
+    ),
+  ]);
+  rows.push([
+    '**peak**',
+    ...pairs.map(([, a, b]) =>
+      pct(ratio(peakThroughput(steps, a)?.throughputPerSecond, peakThroughput(steps, b)?.throughputPerSecond)),
+    ),
+  ]);
+  const peaks = results.targets.map((t) => {
+    const p = peakThroughput(steps, t);
+    const clean = highestSustained(steps, t);
+    return [
+      t,
+      p
+        ? `${fmt(p.throughputPerSecond)} /s (offered ${p.ratePerSecond}/s, ${fmt((p.success ?? 0) * 100, 1)}% ok)`
+        : 'n/a',
+      clean === undefined ? 'none' : `${clean} /s`,
+    ];
+  });
+  return [
+    markdownTable(['offered rate/s', ...pairs.map(([label]) => label)], rows, ['---:', '---:', '---:', '---:']),
+    '',
+    markdownTable(['target', 'peak throughput', 'highest sustained rate (100% ok, ≥ 95% of offered)'], peaks, [
+      '---',
+      '---:',
+      '---:',
+    ]),
+  ].join('\n');
+}
+
+export interface TargetVerdict {
+  goal: string;
+  measured: string;
+  verdict: 'met' | 'missed' | 'n/a';
+}
+
+/** The team's performance targets, judged from this run's numbers. */
+export function verdicts(results: BenchResults): TargetVerdict[] {
+  const { steps } = results;
+  const out: TargetVerdict[] = [];
+  const judge = (ok: boolean | undefined): TargetVerdict['verdict'] =>
+    ok === undefined ? 'n/a' : ok ? 'met' : 'missed';
+
+  const svcClean = highestSustained(steps, 'service-notrace');
+  const koaFail = steps
+    .filter((s) => s.target === 'koa-sqs' && s.outcome === 'ok' && !sustained(s))
+    .map((s) => s.ratePerSecond);
+  const koaFirstFail = koaFail.length > 0 ? Math.min(...koaFail) : undefined;
+  out.push({
+    goal: '100% success at a rate the plain Koa handler cannot sustain',
+    measured: `service-notrace sustained up to ${svcClean ?? 'none'}/s; koa-sqs first not sustained at ${koaFirstFail ?? 'none'}/s`,
+    verdict: koaFirstFail === undefined ? 'n/a' : judge(svcClean !== undefined && svcClean >= koaFirstFail),
+  });
+
+  const at2k = step(steps, 'service-notrace', 2000);
+  out.push({
+    goal: 'ack latency p99 ≤ 5 ms at 2,000 requests/s (tracing off)',
+    measured: at2k?.latencyMs ? `p99 ${at2k.latencyMs.p99.toFixed(2)} ms` : 'not measured',
+    verdict: judge(at2k?.latencyMs ? at2k.latencyMs.p99 <= 5 : undefined),
+  });
+
+  const svcSteps = steps.filter((s) => s.target === 'service-notrace' && s.outcome === 'ok' && s.sqs);
+  const saturated = svcSteps.sort((a, b) => b.ratePerSecond - a.ratePerSecond)[0];
+  const fill = saturated?.sqs?.messagesPerBatch;
+  out.push({
+    goal: '≥ 9.5 messages per SendMessageBatch at saturation',
+    measured: fill === undefined ? 'not measured' : `${fill.toFixed(2)} at ${saturated?.ratePerSecond}/s offered`,
+    verdict: judge(fill === undefined ? undefined : fill >= 9.5),
+  });
+
+  const vsBare = ratio(
+    peakThroughput(steps, 'service-notrace')?.throughputPerSecond,
+    peakThroughput(steps, 'bare')?.throughputPerSecond,
+  );
+  const bareTop = steps
+    .filter((s) => s.target === 'bare' && s.outcome === 'ok')
+    .sort((a, b) => b.ratePerSecond - a.ratePerSecond)[0];
+  const bareUnsaturated = bareTop !== undefined && sustained(bareTop);
+  out.push({
+    goal: 'peak accepted rate ≥ 60% of bare node:http',
+    measured:
+      vsBare === undefined
+        ? 'not measured'
+        : `${fmt(peakThroughput(steps, 'service-notrace')?.throughputPerSecond)}/s vs ${fmt(peakThroughput(steps, 'bare')?.throughputPerSecond)}/s: ${pct(vsBare)} of bare` +
+          (bareUnsaturated
+            ? ` (bare still kept up at ${bareTop.ratePerSecond}/s, the highest rate offered: its ceiling is higher, so this is an upper bound)`
+            : ''),
+    verdict: judge(vsBare === undefined ? undefined : vsBare >= 0.6),
+  });
+
+  const rss = results.bufferFull?.fullRssBytes;
+  out.push({
+    goal: 'RSS ≤ 150 MB with the default buffer full',
+    measured:
+      rss === undefined
+        ? 'not measured'
+        : `${mb(rss)} MB VmRSS (${results.bufferFull?.depth ?? '?'} buffered, VmHWM ${mb(results.bufferFull?.peakRssBytes)} MB)`,
+    verdict: judge(rss === undefined ? undefined : rss <= 150 * 1048576),
+  });
+
+  const traced = ratio(
+    peakThroughput(steps, 'service')?.throughputPerSecond,
+    peakThroughput(steps, 'service-notrace')?.throughputPerSecond,
+  );
+  out.push({
+    goal: 'tracing on ≥ 85% of the throughput with tracing off',
+    measured:
+      traced === undefined
+        ? `n/a${results.targetNotes.service ? ` (${results.targetNotes.service})` : ''}`
+        : `${pct(traced)} at the peak`,
+    verdict: judge(traced === undefined ? undefined : traced >= 0.85),
+  });
+  return out;
+}
+
+/** What the "other CPU %" column says about work outside the bench during the steps. */
+function noiseSummary(steps: StepResult[]): string {
+  const measured = steps.filter((s) => s.outcome === 'ok' && s.cpu !== undefined);
+  if (measured.length === 0) return '';
+  const worst = measured.reduce((a, b) => ((b.cpu?.otherPct ?? 0) > (a.cpu?.otherPct ?? 0) ? b : a));
+  const mean = measured.reduce((sum, s) => sum + (s.cpu?.otherPct ?? 0), 0) / measured.length;
+  const noisy = measured.filter((s) => (s.cpu?.otherPct ?? 0) >= 10).length;
+  return (
+    `During this run, CPU outside target + LocalStack + Jaeger + vegeta ("other CPU %") averaged ${mean.toFixed(0)}% ` +
+    `of a core per step, at most ${(worst.cpu?.otherPct ?? 0).toFixed(0)}% (${worst.target} @ ${worst.ratePerSecond}/s); ` +
+    `${noisy} of ${measured.length} steps had ≥ 10%.`
+  );
+}
+
+/** The results file. */
+export function resultsMarkdown(results: BenchResults, extra: string[] = []): string {
+  const m = results.machine;
+  const lines: string[] = [];
+  const date = m.startedAt.slice(0, 10);
+  lines.push(`# Benchmark results ${date}${results.mode === 'smoke' ? ' (smoke)' : ''}`, '');
+  lines.push(
+    `Command: \`${results.commandLine}\`. Steps of ${results.stepDurationMs / 1000} s per target and rate, ` +
+      `open model (vegeta, fixed rate). Started ${m.startedAt}, finished ${m.finishedAt}.`,
+    '',
+  );
+  lines.push('## Machine', '');
+  lines.push(
+    `- ${m.nproc} CPUs (${m.cpuModel}), ${(m.memTotalBytes / 1073741824).toFixed(1)} GiB memory, Linux ${m.kernel}`,
+    `- Code measured: ${m.code}`,
+    `- Node ${m.nodeVersion} (service and references), LocalStack ${m.localstackVersion} (host mode, same machine), vegeta ${m.vegeta}`,
+    `- Load average (1/5/15 min) before: ${m.loadBefore.map((l) => l.toFixed(2)).join(' / ')}, after: ${m.loadAfter
+      .map((l) => l.toFixed(2))
+      .join(' / ')}`,
+    `- **Shared, noisy machine**: vegeta, LocalStack, Jaeger and the target all run on these ${m.nproc} cores, and ` +
+      'other engineers work on the same machine. ' +
+      noiseSummary(results.steps) +
+      ' Compare targets within a rate, not across runs.',
+    '',
+  );
+  lines.push('## Targets', '');
+  for (const t of results.targets) {
+    lines.push(`- **${t}**${results.targetNotes[t] ? ` — n/a: ${results.targetNotes[t]}` : ''}`);
+  }
+  const overrides = Object.entries(results.serviceEnv);
+  lines.push(
+    '',
+    overrides.length === 0
+      ? 'The service ran with its default configuration (config/default.json), LOG_LEVEL=warn.'
+      : `Service configuration overrides: ${overrides.map(([k, v]) => `${k}=${v}`).join(', ')} (otherwise defaults, LOG_LEVEL=warn).`,
+    '',
+  );
+  lines.push('## Results', '');
+  lines.push(
+    'CPU % is of one core (the machine has ' +
+      `${m.nproc * 100}%); peak RSS is the highest VmRSS sampled every 100 ms during the step. ` +
+      "SQS calls/msg and msgs/batch come from the target's /metrics (deltas over the step and its drain). " +
+      'See bench/README.md for every column.',
+    '',
+  );
+  lines.push(markdownTable(COLUMNS, results.steps.map(stepRow)));
+  lines.push('');
+  // Skipped steps need no note each: the table says so, and the README says why.
+  const notes = results.steps.filter(
+    (s) =>
+      s.outcome !== 'skipped' &&
+      (s.note !== undefined || (s.errors?.length ?? 0) > 0 || (s.cpu?.busiestOthers.length ?? 0) > 0),
+  );
+  if (notes.length > 0) {
+    lines.push('Step notes:', '');
+    for (const s of notes) {
+      const codes = s.statusCodes ? ` status codes ${JSON.stringify(s.statusCodes)}` : '';
+      const errors = s.errors && s.errors.length > 0 ? `; errors: ${s.errors.join(' | ')}` : '';
+      const others =
+        s.cpu && s.cpu.busiestOthers.length > 0
+          ? `; other busy processes: ${s.cpu.busiestOthers.map((o) => `\`${o.command}\` ${o.pct.toFixed(0)}%`).join(', ')}`
+          : '';
+      lines.push(
+        `- ${s.target} @ ${s.ratePerSecond}/s (${s.outcome}):${s.note ? ` ${s.note};` : ''}${codes}${errors}${others}`,
+      );
+    }
+    lines.push('');
+  }
+  lines.push('## Ratios (throughput)', '', ratiosMarkdown(results), '');
+  if (results.bufferFull) {
+    const b = results.bufferFull;
+    lines.push('## RSS with the default buffer full', '');
+    lines.push(
+      `Service (tracing off), BUFFER_CAPACITY=${b.capacity}, SQS_ENDPOINT=http://127.0.0.1:9 (closed: nothing drains). ` +
+        `Posted ${b.posted} invoices: ${b.accepted} accepted, ${b.rejected503} answered 503; buffer depth ${b.depth ?? '?'} ` +
+        `(the rest are in the flusher's in-flight batches, retrying). VmRSS idle ${mb(b.idleRssBytes)} MB, ` +
+        `full ${mb(b.fullRssBytes)} MB, VmHWM ${mb(b.peakRssBytes)} MB.${b.note ? ` ${b.note}` : ''}`,
+      '',
+    );
+    if (b.heap) lines.push(b.heap, '');
+  }
+  if (results.mode === 'full') {
+    lines.push('## Targets of issue 6', '');
+    lines.push(
+      markdownTable(
+        ['goal', 'measured', 'verdict'],
+        verdicts(results).map((v) => [v.goal, v.measured, v.verdict === 'met' ? 'met' : `**${v.verdict}**`]),
+        ['---', '---', '---'],
+      ),
+    );
+    lines.push('');
+  }
+  lines.push('## What each target is', '');
+  for (const t of results.targets) lines.push(`- **${t}**: ${TARGET_DESCRIPTIONS[t]}`);
+  lines.push('');
+  lines.push(...extra);
+  return lines.join('\n') + '\n';
+}
+
+// Re-renders a results file from its raw numbers: node dist/bench/report.js <date>.json <date>.md
+if (require.main === module) {
+  const [json, out] = process.argv.slice(2);
+  if (json === undefined || out === undefined) {
+    process.stderr.write('usage: node dist/bench/report.js RESULTS.json OUT.md\n');
+    process.exit(2);
+  }
+  writeFileSync(out, resultsMarkdown(JSON.parse(readFileSync(json, 'utf8')) as BenchResults));
+}

@@ -1,0 +1,155 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { REPO_ROOT, type TargetName } from './options.js';
+import { track } from './processes.js';
+import { LOCALSTACK_ENDPOINT } from './sqs.js';
+
+/** The Node the service runs on (`npm start` semantics): the repo's Node 24, not the system one. */
+export function nodeBinary(): string {
+  const local = path.join(REPO_ROOT, 'node_modules', '.bin', 'node');
+  return existsSync(local) ? local : process.execPath;
+}
+
+export interface TargetSpec {
+  name: TargetName;
+  /** Queue URL; required by the service and koa-sqs. */
+  queueUrl?: string;
+  workDir: string;
+  /** Extra environment (overrides), e.g. BUFFER_CAPACITY or a dead SQS_ENDPOINT. */
+  env?: Record<string, string>;
+  /** Tracing-on service: the OTEL_SERVICE_NAME its spans carry. */
+  otelServiceName?: string;
+  /** Write a V8 CPU profile into this folder when the process exits (service targets only). */
+  cpuProfileDir?: string;
+  /** Label for log files. Default: the target name. */
+  label?: string;
+  /** Extra flags for node itself (e.g. --heapsnapshot-signal). */
+  nodeFlags?: string[];
+}
+
+export interface RunningTarget {
+  name: TargetName;
+  label: string;
+  url: string;
+  pid: number;
+  logFile: string;
+  /** JSON lines from bench/probe.ts, one a second. */
+  probeFile: string;
+  child: ChildProcess;
+  /** SIGTERM (the service drains), SIGKILL after `graceMs`. */
+  stop: (graceMs?: number) => Promise<void>;
+  /** SIGKILL now (used where draining would only wait on a dead endpoint). */
+  kill: () => Promise<void>;
+}
+
+/** A free port on 127.0.0.1 (there is a small window in which someone else could take it). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as net.AddressInfo).port;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+function commandFor(spec: TargetSpec): string[] {
+  const profile = [
+    ...(spec.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${spec.cpuProfileDir}`] : []),
+    ...(spec.nodeFlags ?? []),
+    // The bench's own probe (event-loop delay, GC pauses), loaded first; not part of `npm start`.
+    '--require',
+    './dist/bench/probe.js',
+  ];
+  switch (spec.name) {
+    case 'service':
+    case 'service-notrace':
+      return [...profile, '--require', './dist/src/telemetry/preload.js', 'dist/src/main.js'];
+    case 'bare':
+      return [...profile, 'dist/bench/reference/bare-http.js'];
+    case 'koa-sqs':
+      return [...profile, 'dist/bench/reference/koa-sqs.js'];
+  }
+}
+
+/** Starts a target as its own process and waits until GET /livez answers 200. */
+export async function startTarget(spec: TargetSpec): Promise<RunningTarget> {
+  const label = spec.label ?? spec.name;
+  const port = await freePort();
+  const logFile = path.join(spec.workDir, `${label}.log`);
+  const probeFile = path.join(spec.workDir, `${label}.probe.jsonl`);
+  mkdirSync(spec.workDir, { recursive: true });
+  if (spec.cpuProfileDir) mkdirSync(spec.cpuProfileDir, { recursive: true });
+  const tracing =
+    spec.name === 'service'
+      ? {
+          OTEL_SERVICE_NAME: spec.otelServiceName ?? 'invoice-webhook-bench',
+          OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+        }
+      : { OTEL_SDK_DISABLED: 'true' };
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/tmp',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: 'us-east-1',
+    SQS_ENDPOINT: LOCALSTACK_ENDPOINT,
+    ...(spec.queueUrl ? { SQS_QUEUE_URL: spec.queueUrl } : {}),
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    DEAD_LETTER_PATH: path.join(spec.workDir, `${label}.dead-letter.jsonl`),
+    ...tracing,
+    ...spec.env,
+    BENCH_PROBE_FILE: probeFile,
+  };
+  const log = createWriteStream(logFile);
+  const child = spawn(nodeBinary(), commandFor(spec), { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  track(child, label);
+  child.stdout.pipe(log, { end: false });
+  child.stderr.pipe(log, { end: false });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${label} exited (${child.exitCode ?? child.signalCode}) before answering; see ${logFile}`);
+    }
+    try {
+      const res = await fetch(`${url}/livez`, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${label} did not answer /livez within 20 s; see ${logFile}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+
+  const finish = async (signal: NodeJS.Signals, graceMs: number): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    }
+    log.end();
+  };
+  return {
+    name: spec.name,
+    label,
+    url,
+    pid: child.pid as number,
+    logFile,
+    probeFile,
+    child,
+    stop: (graceMs = 25000) => finish('SIGTERM', graceMs),
+    kill: () => finish('SIGKILL', 0),
+  };
+}
