@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { REPO_ROOT, type TargetName } from './options.js';
@@ -56,6 +56,14 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** `npm start`'s node arguments, so the bench runs the service exactly as users do (V8 flags included). */
+function npmStartArgs(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const [binary, ...args] = pkg.scripts.start.trim().split(/\s+/);
+  if (binary !== 'node') throw new Error(`npm start is expected to run node directly, got: ${pkg.scripts.start}`);
+  return args;
+}
+
 function commandFor(spec: TargetSpec): string[] {
   const profile = [
     ...(spec.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${spec.cpuProfileDir}`] : []),
@@ -67,7 +75,7 @@ function commandFor(spec: TargetSpec): string[] {
   switch (spec.name) {
     case 'service':
     case 'service-notrace':
-      return [...profile, '--require', './dist/src/telemetry/preload.js', 'dist/src/main.js'];
+      return [...profile, ...npmStartArgs()];
     case 'bare':
       return [...profile, 'dist/bench/reference/bare-http.js'];
     case 'koa-sqs':

@@ -26,7 +26,7 @@ export interface FlusherOptions {
   batchMaxBytes?: number;
   /** Longest the oldest entry waits for a fuller batch. Default: 10. */
   lingerMs?: number;
-  /** Batches in flight at once (sending or backing off). Default: 4. */
+  /** Batches in flight at once (sending or backing off). Default: 8. */
   concurrency?: number;
   /** First retry backoff; doubles per attempt, full jitter. Default: 100. */
   retryBaseMs?: number;
@@ -101,7 +101,7 @@ export class Flusher {
       maxBytes: options.batchMaxBytes ?? SQS_BATCH_MAX_BYTES,
     };
     this.lingerMs = options.lingerMs ?? 10;
-    this.concurrency = options.concurrency ?? 4;
+    this.concurrency = options.concurrency ?? 8;
     this.retryBaseMs = options.retryBaseMs ?? 100;
     this.retryMaxMs = options.retryMaxMs ?? 5000;
     this.tracer = options.tracer ?? new NoopBatchTracer();
