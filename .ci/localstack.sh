@@ -11,6 +11,8 @@ pidfile="$root/.cache/localstack.pid"
 log="$root/.cache/localstack.log"
 port="${LOCALSTACK_PORT:-4566}"
 health="http://127.0.0.1:${port}/_localstack/health"
+# shellcheck source=background.sh
+. "$root/.ci/background.sh"
 
 install() {
   # The marker is written last, so a half-finished install is redone.
@@ -35,22 +37,10 @@ start() {
     FILESYSTEM_ROOT="$root/.cache/localstack-fs" \
     nohup "$venv/bin/python" -m localstack.runtime.main >"$log" 2>&1 &
   echo $! >"$pidfile"
-  for _ in $(seq 1 120); do
-    if up; then echo "localstack: SQS ready" >&2; return 0; fi
-    if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-      echo "localstack: process exited; last log lines:" >&2; tail -20 "$log" >&2; return 1
-    fi
-    sleep 0.5
-  done
-  echo "localstack: not ready after 60 s; see .cache/localstack.log" >&2
-  return 1
+  wait_ready localstack "$pidfile" "$log" 60
 }
 
-stop() {
-  [ -f "$pidfile" ] || return 0
-  kill "$(cat "$pidfile")" 2>/dev/null || true
-  rm -f "$pidfile"
-}
+stop() { stop_pidfile "$pidfile"; }
 
 case "${1:-start}" in
   install) install ;;

@@ -13,6 +13,8 @@ bin="$root/.cache/bin/jaeger"
 pidfile="$root/.cache/jaeger.pid"
 log="$root/.cache/jaeger.log"
 query="http://127.0.0.1:16686"
+# shellcheck source=../.ci/background.sh
+. "$root/.ci/background.sh"
 
 install() {
   if [ -x "$bin" ]; then return 0; fi
@@ -32,22 +34,10 @@ start() {
   echo "jaeger: starting on 127.0.0.1 (OTLP 4317/4318, query $query; log: .cache/jaeger.log)" >&2
   nohup "$bin" --config "file:$root/otel/jaeger.yaml" >"$log" 2>&1 &
   echo $! >"$pidfile"
-  for _ in $(seq 1 60); do
-    if up; then echo "jaeger: ready" >&2; return 0; fi
-    if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-      echo "jaeger: process exited; last log lines:" >&2; tail -20 "$log" >&2; rm -f "$pidfile"; return 1
-    fi
-    sleep 0.5
-  done
-  echo "jaeger: not ready after 30 s; see .cache/jaeger.log" >&2
-  return 1
+  wait_ready jaeger "$pidfile" "$log" 30
 }
 
-stop() {
-  [ -f "$pidfile" ] || return 0
-  kill "$(cat "$pidfile")" 2>/dev/null || true
-  rm -f "$pidfile"
-}
+stop() { stop_pidfile "$pidfile"; }
 
 case "${1:-start}" in
   install) install ;;
