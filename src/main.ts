@@ -54,9 +54,9 @@ async function main(): Promise<void> {
         await metrics.shutdown().catch(() => undefined);
         // Last, so the drain's own spans are exported too.
         await otel.shutdown().catch(() => undefined);
-        logger.flush();
         process.exitCode = result.left > 0 ? 2 : 0;
-        setImmediate(() => process.exit());
+        // Exit once the last log lines (the drain summary) are written out.
+        logger.flush(() => process.exit());
       })
       .catch((error: unknown) => {
         logger.fatal({ err: error }, 'shutdown failed');
