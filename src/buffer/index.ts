@@ -1,2 +1,2 @@
 export { RingBuffer, type PushResult, type RingBufferOptions } from './ring-buffer.js';
-export { messageBytes, type DeliveryOutcome, type PendingInvoice } from './pending-invoice.js';
+export { messageBytes, newPendingInvoice, type DeliveryOutcome, type PendingInvoice } from './pending-invoice.js';

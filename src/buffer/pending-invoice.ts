@@ -31,6 +31,11 @@ export interface PendingInvoice {
   settle?: ((outcome: DeliveryOutcome) => void) | undefined;
 }
 
+/** A freshly accepted invoice: its SQS size is derived here, once, and it has no failed attempts yet. */
+export function newPendingInvoice(fields: Omit<PendingInvoice, 'bytes' | 'attempts' | 'settle'>): PendingInvoice {
+  return { ...fields, bytes: messageBytes(fields.body, fields.attributes), attempts: 0 };
+}
+
 const STRING_TYPE_BYTES = Buffer.byteLength('String');
 
 /** The size SQS counts for a message: body bytes plus each attribute's name, data type and value. */

@@ -1,7 +1,7 @@
 import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
-import { messageBytes, type DeliveryOutcome, type PendingInvoice, type RingBuffer } from '../buffer/index.js';
+import { newPendingInvoice, type DeliveryOutcome, type PendingInvoice, type RingBuffer } from '../buffer/index.js';
 import type { PipelineMetrics } from '../telemetry/metrics.js';
 import type { InvoiceValidator } from '../validation/index.js';
 import { IntakeError, invalidInvoice, malformedJson, unavailable, unsupportedMediaType } from './errors.js';
@@ -184,18 +184,16 @@ export class Intake {
       const groupId = fifo ? scalarField(invoice, fifo.groupIdField) : undefined;
       const dedupId = fifo ? scalarField(invoice, fifo.deduplicationIdField) : undefined;
       const spanContext = trace.getActiveSpan()?.spanContext();
-      const entry: PendingInvoice = {
+      const entry = newPendingInvoice({
         invoiceId,
         requestId,
         body,
         attributes,
         ...(groupId ? { messageGroupId: groupId } : {}),
         ...(dedupId ? { messageDeduplicationId: dedupId } : {}),
-        bytes: messageBytes(body, attributes),
         enqueuedAtMs: this.now(),
         ...(spanContext ? { spanContext } : {}),
-        attempts: 0,
-      };
+      });
       // Checked again here: a request whose body was still arriving when shutdown began must not
       // slip into a buffer that has already been drained.
       if (!this.o.isAccepting()) throw unavailable('shutting down', 5, 'shutting_down');

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { messageBytes, type PendingInvoice } from '../../src/buffer/index.js';
+import { newPendingInvoice, type PendingInvoice } from '../../src/buffer/index.js';
 import { FileDeadLetterSink } from '../../src/deadletter/index.js';
 import { attribute, createQueue, receiveAll, testSqsClient, LOCALSTACK_ENDPOINT } from '../support/localstack.js';
 import { makeInvoice } from '../support/invoices.js';
@@ -12,16 +12,13 @@ import { REPO_ROOT, tempDir } from '../support/service.js';
 
 function pending(body: string, requestId: string): PendingInvoice {
   const invoiceId = (JSON.parse(body) as { id: string }).id;
-  const attributes = { 'invoice-id': invoiceId, 'request-id': requestId };
-  return {
+  return newPendingInvoice({
     invoiceId,
     requestId,
     body,
-    attributes,
-    bytes: messageBytes(body, attributes),
+    attributes: { 'invoice-id': invoiceId, 'request-id': requestId },
     enqueuedAtMs: 0,
-    attempts: 3,
-  };
+  });
 }
 
 function runReplay(file: string, queueUrl: string) {

@@ -1,19 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { RingBuffer, messageBytes, type PendingInvoice } from '../../src/buffer/index.js';
+import { RingBuffer, newPendingInvoice, type PendingInvoice } from '../../src/buffer/index.js';
 import { hasFullBatch, takeBatch } from '../../src/flusher/batch.js';
 
 function entry(invoiceId: string, bodyBytes: number, attributes: Record<string, string> = {}): PendingInvoice {
-  const body = 'x'.repeat(bodyBytes);
-  return {
+  return newPendingInvoice({
     invoiceId,
     requestId: `req-${invoiceId}`,
-    body,
+    body: 'x'.repeat(bodyBytes),
     attributes,
-    bytes: messageBytes(body, attributes),
     enqueuedAtMs: 0,
-    attempts: 0,
-  };
+  });
 }
 
 function bufferOf(entries: PendingInvoice[], capacity = 100): RingBuffer<PendingInvoice> {

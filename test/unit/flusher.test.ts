@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { createNoopMeter } from '@opentelemetry/api';
 import pino from 'pino';
-import { RingBuffer, messageBytes, type DeliveryOutcome, type PendingInvoice } from '../../src/buffer/index.js';
+import { RingBuffer, newPendingInvoice, type DeliveryOutcome, type PendingInvoice } from '../../src/buffer/index.js';
 import type { DeadLetterReason, DeadLetterSink } from '../../src/deadletter/index.js';
 import { Flusher, type FlusherOptions } from '../../src/flusher/index.js';
 import {
@@ -72,17 +72,13 @@ class ManualSender implements BatchSender {
 }
 
 function pending(invoiceId: string, enqueuedAtMs = 0): PendingInvoice {
-  const body = JSON.stringify({ id: invoiceId, amount_due: 100 });
-  const attributes = { 'invoice-id': invoiceId, 'request-id': `req-${invoiceId}` };
-  return {
+  return newPendingInvoice({
     invoiceId,
     requestId: `req-${invoiceId}`,
-    body,
-    attributes,
-    bytes: messageBytes(body, attributes),
+    body: JSON.stringify({ id: invoiceId, amount_due: 100 }),
+    attributes: { 'invoice-id': invoiceId, 'request-id': `req-${invoiceId}` },
     enqueuedAtMs,
-    attempts: 0,
-  };
+  });
 }
 
 const invoiceIdsOf = (messages: readonly OutboundMessage[]): string[] =>
