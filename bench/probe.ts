@@ -4,6 +4,7 @@
 // pauses of that second. The bench sums the lines that fall inside each step. Costs one 2 ms timer.
 import { appendFileSync } from 'node:fs';
 import { PerformanceObserver, monitorEventLoopDelay, type PerformanceEntry } from 'node:perf_hooks';
+import { isMainThread } from 'node:worker_threads';
 
 /** One line of the probe file. */
 export interface ProbeSample {
@@ -59,5 +60,7 @@ function start(file: string): void {
   timer.unref();
 }
 
+// Node preloads `--require` modules in worker threads too (the service's SQS thread): measure only the
+// event loop that answers requests.
 const file = process.env.BENCH_PROBE_FILE;
-if (file) start(file);
+if (file && isMainThread) start(file);

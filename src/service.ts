@@ -17,7 +17,9 @@ import {
   type Readiness,
   type SignatureCheck,
 } from './intake/index.js';
-import { SqsBatchSender, type BatchSender } from './sender/index.js';
+// Not './sender/index.js': the AWS SDK is loaded only by the SQS thread (see worker-sender.ts).
+import type { BatchSender } from './sender/types.js';
+import { WorkerBatchSender } from './sender/worker-sender.js';
 import { PipelineMetrics, type ServiceMetrics } from './telemetry/index.js';
 import { InvoiceValidator } from './validation/index.js';
 
@@ -26,7 +28,7 @@ export interface ServiceOptions {
   logger: Logger;
   /** The service's MeterProvider with its Prometheus reader. */
   metrics: ServiceMetrics;
-  /** Default: an {@link SqsBatchSender} on one shared client built from the config. */
+  /** Default: a {@link WorkerBatchSender}: one shared SQS client, built from the config, on its own thread. */
   sender?: BatchSender;
   /** Default: a {@link FileDeadLetterSink} at `config.deadLetterPath`. */
   deadLetter?: DeadLetterSink;
@@ -66,7 +68,7 @@ export class Service {
     this.pipelineMetrics.observeBuffer(options.metrics.meter, this.buffer);
     this.sender =
       options.sender ??
-      new SqsBatchSender({
+      new WorkerBatchSender({
         queueUrl: config.sqsQueueUrl,
         region: config.awsRegion,
         ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint } : {}),
@@ -136,6 +138,8 @@ export class Service {
 
   /** Starts listening; resolves with the bound address. */
   async start(): Promise<AddressInfo> {
+    // Accept nothing before the sender can send: the first invoices would otherwise wait for it.
+    await this.sender.ready?.();
     const server = http.createServer(
       {
         requestTimeout: this.config.httpRequestTimeoutMs,

@@ -1,15 +1,9 @@
 import type { Logger } from 'pino';
 import type { DeliveryOutcome, PendingInvoice, RingBuffer } from '../buffer/index.js';
 import type { DeadLetterReason, DeadLetterSink } from '../deadletter/index.js';
-import {
-  backoffMs,
-  classifyCallFailure,
-  classifyEntryFailure,
-  errorCode,
-  type BatchResult,
-  type BatchSender,
-  toOutboundMessages,
-} from '../sender/index.js';
+// Not '../sender/index.js': that loads the AWS SDK, which the intake thread does not need (see worker-sender.ts).
+import { backoffMs, classifyCallFailure, classifyEntryFailure, errorCode } from '../sender/classify.js';
+import { toOutboundMessages, type BatchResult, type BatchSender } from '../sender/types.js';
 import type { PipelineMetrics } from '../telemetry/metrics.js';
 import { SQS_BATCH_MAX_BYTES, hasFullBatch, takeBatch, type BatchLimits } from './batch.js';
 import { NoopBatchTracer, type BatchTracer } from './tracing.js';

@@ -8,8 +8,9 @@ export {
   type EntryFailureAction,
 } from './classify.js';
 export { InMemoryBatchSender, type InMemoryBehaviour } from './in-memory-sender.js';
-export { SqsBatchSender, createSqsClient, queueNameOf, type SqsBatchSenderOptions } from './sqs-sender.js';
+export { SqsBatchSender, createSqsClient, type SqsBatchSenderOptions } from './sqs-sender.js';
 export {
+  queueNameOf,
   toOutboundMessages,
   type BatchResult,
   type BatchSender,

@@ -7,7 +7,7 @@ import {
   type SendMessageBatchRequestEntry,
 } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { BatchResult, BatchSender, OutboundMessage } from './types.js';
+import { queueNameOf, type BatchResult, type BatchSender, type OutboundMessage } from './types.js';
 
 export interface SqsBatchSenderOptions {
   queueUrl: string;
@@ -88,10 +88,4 @@ function toEntry(message: OutboundMessage): SendMessageBatchRequestEntry {
     ...(message.messageGroupId === undefined ? {} : { MessageGroupId: message.messageGroupId }),
     ...(message.messageDeduplicationId === undefined ? {} : { MessageDeduplicationId: message.messageDeduplicationId }),
   };
-}
-
-/** The last path segment of a queue URL: its name. */
-export function queueNameOf(queueUrl: string): string {
-  const parts = queueUrl.replace(/\/+$/, '').split('/');
-  return parts[parts.length - 1] ?? queueUrl;
 }

@@ -49,5 +49,13 @@ export interface BatchSender {
   /** Human-readable destination name (the queue name), for spans and logs. */
   readonly destination: string;
   send(messages: readonly OutboundMessage[]): Promise<BatchResult>;
+  /** Resolves once the sender can send (a thread started, a client loaded); the service listens after it. */
+  ready?(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The last path segment of a queue URL: its name. */
+export function queueNameOf(queueUrl: string): string {
+  const parts = queueUrl.replace(/\/+$/, '').split('/');
+  return parts[parts.length - 1] ?? queueUrl;
 }

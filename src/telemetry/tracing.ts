@@ -15,7 +15,8 @@ import {
 import { ATTR_ERROR_TYPE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT } from '@opentelemetry/semantic-conventions';
 import type { PendingInvoice } from '../buffer/index.js';
 import type { BatchTracer } from '../flusher/index.js';
-import { errorCode, type BatchResult } from '../sender/index.js';
+import { errorCode } from '../sender/classify.js';
+import type { BatchResult } from '../sender/types.js';
 import { keepCarrierContext } from './propagation.js';
 
 // Messaging semantic conventions (still "development" upstream, so copied here rather than imported

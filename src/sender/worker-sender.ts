@@ -1,0 +1,131 @@
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { context, propagation } from '@opentelemetry/api';
+import type { BatchResult, BatchSender, OutboundMessage } from './types.js';
+import { queueNameOf } from './types.js';
+import type { FromWorker, SqsWorkerData, ToWorker, WorkerError } from './worker-protocol.js';
+
+export type WorkerBatchSenderOptions = SqsWorkerData;
+
+/** How long close() waits for the SQS thread to flush its spans and end before terminating it. */
+const CLOSE_TIMEOUT_MS = 5000;
+
+interface Pending {
+  resolve(result: BatchResult): void;
+  reject(error: Error): void;
+}
+
+/**
+ * A {@link BatchSender} that hands each batch to an {@link SqsBatchSender} on its own thread
+ * (sqs-worker.ts), so the event loop that answers webhooks never runs the AWS SDK's request
+ * building, signing, response parsing, or the garbage collection they cause. The flusher above it is
+ * unchanged: it still owns batching, retries, bisecting and dead letters, so a lost thread costs
+ * nothing but a retry. Whole-call failures come back as errors carrying the same name, code and HTTP
+ * status the SDK's errors have, so classify.ts decides exactly as it would in-thread.
+ */
+export class WorkerBatchSender implements BatchSender {
+  readonly destination: string;
+  private worker: Worker | undefined;
+  private started: Promise<void>;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(private readonly options: WorkerBatchSenderOptions) {
+    this.destination = queueNameOf(options.queueUrl);
+    // Started now, not on the first batch: loading the AWS SDK takes a few hundred milliseconds.
+    const worker = this.spawn();
+    this.worker = worker;
+    this.started = new Promise<void>((resolve, reject) => {
+      const onMessage = (message: FromWorker): void => {
+        if (message.type !== 'ready') return;
+        worker.off('message', onMessage).off('exit', onExit);
+        resolve();
+      };
+      const onExit = (code: number): void => {
+        worker.off('message', onMessage);
+        reject(new Error(`the SQS thread ended (exit code ${code}) before it was ready`));
+      };
+      worker.on('message', onMessage).once('exit', onExit);
+    });
+    // Nobody may ask (tests that never start the service); a failure then surfaces on the first send.
+    this.started.catch(() => undefined);
+  }
+
+  /** Resolves once the SQS thread has loaded the AWS SDK and built its client. */
+  ready(): Promise<void> {
+    return this.started;
+  }
+
+  send(messages: readonly OutboundMessage[]): Promise<BatchResult> {
+    if (this.closed) return Promise.reject(workerError('SqsWorkerClosed', 'the SQS sender is closed'));
+    const worker = this.worker ?? (this.worker = this.spawn());
+    const id = this.nextId++;
+    // The active context is the flusher's send span: the AWS SDK span on the other thread nests under it.
+    const carrier: Record<string, string> = {};
+    propagation.inject(context.active(), carrier);
+    return new Promise<BatchResult>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      // A call in flight keeps the process alive, as an in-thread socket would.
+      if (this.pending.size === 1) worker.ref();
+      worker.postMessage({ type: 'send', id, messages, carrier } satisfies ToWorker);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const worker = this.worker;
+    if (worker === undefined) return;
+    worker.ref();
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage({ type: 'close' } satisfies ToWorker);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>(
+      (resolve) => (timer = setTimeout(() => resolve('timeout'), CLOSE_TIMEOUT_MS)),
+    );
+    if ((await Promise.race([exited, timedOut])) === 'timeout') await worker.terminate();
+    clearTimeout(timer);
+  }
+
+  private spawn(): Worker {
+    const worker = new Worker(path.join(__dirname, 'sqs-worker.js'), {
+      workerData: this.options satisfies SqsWorkerData,
+      name: 'sqs-sender',
+    });
+    worker.unref();
+    worker.on('message', (message: FromWorker) => {
+      if (message.type === 'ready' || message.type === 'closed') return;
+      const call = this.pending.get(message.id);
+      if (call === undefined) return;
+      this.pending.delete(message.id);
+      if (this.pending.size === 0) worker.unref();
+      if (message.type === 'result') call.resolve(message.result);
+      else call.reject(fromWorkerError(message.error));
+    });
+    // An uncaught error ends the thread ('exit' follows). Calls in flight fail as retryable errors;
+    // the flusher backs off and sends them again, and the next send starts a new thread.
+    let reason = 'the SQS thread exited';
+    worker.on('error', (error) => (reason = `the SQS thread failed: ${error.message}`));
+    worker.on('exit', () => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const call of this.pending.values()) call.reject(workerError('SqsWorkerExited', reason));
+      this.pending.clear();
+    });
+    return worker;
+  }
+}
+
+function workerError(name: string, message: string): Error {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}
+
+/** An Error with the SDK error's fields that classify.ts and the logs read. */
+function fromWorkerError(data: WorkerError): Error {
+  return Object.assign(workerError(data.name, data.message), {
+    ...(data.code === undefined ? {} : { code: data.code }),
+    ...(data.Code === undefined ? {} : { Code: data.Code }),
+    ...(data.httpStatusCode === undefined ? {} : { $metadata: { httpStatusCode: data.httpStatusCode } }),
+  });
+}
