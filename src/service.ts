@@ -23,6 +23,13 @@ import { WorkerBatchSender } from './sender/worker-sender.js';
 import { PipelineMetrics, type ServiceMetrics } from './telemetry/index.js';
 import { InvoiceValidator } from './validation/index.js';
 
+/**
+ * Accept queue of the listening socket (Linux caps it at net.core.somaxconn, 4096 by default). Node's
+ * default, 511, overflowed under bursts of new connections in the benchmark: every dropped SYN costs
+ * the sender a 1 s retransmit, which makes it open still more connections.
+ */
+const LISTEN_BACKLOG = 4096;
+
 export interface ServiceOptions {
   config: Config;
   logger: Logger;
@@ -154,7 +161,7 @@ export class Service {
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.config.port, this.config.host, () => {
+      server.listen({ port: this.config.port, host: this.config.host, backlog: LISTEN_BACKLOG }, () => {
         server.off('error', reject);
         resolve();
       });

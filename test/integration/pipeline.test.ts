@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
@@ -51,6 +52,22 @@ describe('pipeline against a real LocalStack SQS', () => {
       const calls = await metricValue(svc.url, 'sqs_calls_total');
       assert.ok(calls < 25 && calls >= 3, `25 concurrent invoices should share batches, took ${calls} calls`);
       assert.equal(await metricValue(svc.url, 'webhook_invoices_accepted_total'), 25);
+    });
+
+    it('listens with a deep accept queue, so a burst of new connections waits instead of being dropped', () => {
+      // Node's default backlog (511) overflowed in the benchmark when senders opened connections in a
+      // burst; each dropped SYN costs the sender a 1 s retransmit. Linux caps the request at somaxconn.
+      const port = new URL(svc.url).port;
+      let listing: string;
+      try {
+        listing = execFileSync('ss', ['-Hltn', `sport = :${port}`], { encoding: 'utf8' });
+      } catch (error) {
+        assert.fail(`this check reads the listen queue with ss (iproute2; apt-get install iproute2): ${String(error)}`);
+      }
+      const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim());
+      // ss -l: the Send-Q column of a listening socket is its backlog.
+      const backlog = Number(listing.trim().split(/\s+/)[2]);
+      assert.equal(backlog, Math.min(4096, somaxconn), listing);
     });
   });
 
