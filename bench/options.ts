@@ -1,13 +1,15 @@
 import path from 'node:path';
 
-/** The four things the bench can put under load, side by side in one run. */
-export const TARGET_NAMES = ['service', 'service-notrace', 'bare', 'koa-sqs'] as const;
+/** The five things the bench can put under load, side by side in one run. */
+export const TARGET_NAMES = ['service', 'service-sampled', 'service-notrace', 'bare', 'koa-sqs'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 /** What a target is, in one line, for the results file. */
 export const TARGET_DESCRIPTIONS: Record<TargetName, string> = {
   service:
     'the real service (`npm start` command line), tracing on: OTel SDK from the preload, OTLP/HTTP to Jaeger on 127.0.0.1:4318',
+  'service-sampled':
+    'the real service, tracing on with head sampling at 10% (`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, `OTEL_TRACES_SAMPLER_ARG=0.1`, as the README recommends at volume), OTLP/HTTP to Jaeger',
   'service-notrace': 'the real service, OTEL_SDK_DISABLED=true',
   bare: 'bench/reference/bare-http.ts: node:http, reads the body, answers 202 (the ceiling)',
   'koa-sqs':
@@ -25,7 +27,7 @@ export interface BenchOptions {
   warmupMs: number;
   /** Rate of the warm-up. Default: 200/s. */
   warmupRatePerSecond: number;
-  /** Targets, in the order they run within each rate. Default: all four (smoke: service-notrace). */
+  /** Targets, in the order they run within each rate. Default: all five (smoke: service-notrace). */
   targets: TargetName[];
   /** Where the results file goes. Default: bench/results (smoke: bench/.work/smoke-<time>). */
   outDir: string;

@@ -42,6 +42,9 @@ const MAX_DISTINCT_BODIES = 20000;
 const log = (message: string): void => {
   process.stderr.write(`bench: ${message}\n`);
 };
+/** Targets that export spans to Jaeger (and need it running). */
+const isTraced = (name: TargetName): boolean => name === 'service' || name === 'service-sampled';
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The pid in .cache/<name>.pid (written by .ci/localstack.sh and otel/jaeger.sh), if it runs. */
@@ -406,9 +409,11 @@ async function main(): Promise<number> {
   const otelServiceName = `invoice-webhook-bench-${Date.now().toString(36)}`;
 
   try {
-    if (options.targets.includes('service')) {
+    const tracedTargets = options.targets.filter(isTraced);
+    if (tracedTargets.length > 0) {
       jaeger = await ensureJaeger();
-      if (jaeger.unavailable) targetNotes.service = jaeger.unavailable;
+      const unavailable = jaeger.unavailable;
+      if (unavailable) for (const name of tracedTargets) targetNotes[name] = unavailable;
       load.jaegerPid = pidFromFile('jaeger');
     }
     for (const name of options.targets) {
@@ -421,23 +426,23 @@ async function main(): Promise<number> {
           name,
           workDir: options.workDir,
           ...(queueUrl ? { queueUrl } : {}),
-          ...(name === 'service' ? { otelServiceName } : {}),
+          ...(isTraced(name) ? { otelServiceName: `${otelServiceName}-${name}` } : {}),
           ...(options.cpuProfile ? { cpuProfileDir: path.join(profileDir, name) } : {}),
-          ...(name === 'service' || name === 'service-notrace' ? { env: options.serviceEnv } : {}),
+          ...(name.startsWith('service') ? { env: options.serviceEnv } : {}),
         });
         const target: Target = { name, running, active: true, ...(queueUrl ? { queueUrl } : {}) };
         targets.push(target);
         log(`${name}: pid ${running.pid} on ${running.url}; warming up`);
         await warmUp(load, target);
-        if (name === 'service' && !(await waitForSpans(otelServiceName, 12000))) {
-          targetNotes.service =
+        if (isTraced(name) && !(await waitForSpans(`${otelServiceName}-${name}`, 12000))) {
+          targetNotes[name] =
             'no spans reached Jaeger within 12 s of the warm-up (is the OpenTelemetry preload still the placeholder?)';
           target.active = false;
           await running.stop();
         }
       } catch (error) {
-        if (options.smoke || name !== 'service') throw error;
-        targetNotes.service = (error as Error).message;
+        if (options.smoke || !isTraced(name)) throw error;
+        targetNotes[name] = (error as Error).message;
         const started = targets.find((t) => t.name === name);
         if (started) {
           started.active = false;

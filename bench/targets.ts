@@ -74,6 +74,7 @@ function commandFor(spec: TargetSpec): string[] {
   ];
   switch (spec.name) {
     case 'service':
+    case 'service-sampled':
     case 'service-notrace':
       return [...profile, ...npmStartArgs()];
     case 'bare':
@@ -91,13 +92,16 @@ export async function startTarget(spec: TargetSpec): Promise<RunningTarget> {
   const probeFile = path.join(spec.workDir, `${label}.probe.jsonl`);
   mkdirSync(spec.workDir, { recursive: true });
   if (spec.cpuProfileDir) mkdirSync(spec.cpuProfileDir, { recursive: true });
+  const otlp = {
+    OTEL_SERVICE_NAME: spec.otelServiceName ?? 'invoice-webhook-bench',
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+  };
   const tracing =
     spec.name === 'service'
-      ? {
-          OTEL_SERVICE_NAME: spec.otelServiceName ?? 'invoice-webhook-bench',
-          OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
-        }
-      : { OTEL_SDK_DISABLED: 'true' };
+      ? otlp
+      : spec.name === 'service-sampled'
+        ? { ...otlp, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }
+        : { OTEL_SDK_DISABLED: 'true' };
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/tmp',
