@@ -8,7 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ROOT_CONTEXT, context, propagation } from '@opentelemetry/api';
 import { telemetry } from '../telemetry/handle.js';
-import { keepCarrierContext } from '../telemetry/propagation.js';
+import { keepCarrierContext } from '../telemetry/carrier-context.js';
 import { SqsBatchSender } from './sqs-sender.js';
 import type { FromWorker, SqsWorkerData, ToWorker, WorkerError } from './worker-protocol.js';
 

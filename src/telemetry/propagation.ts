@@ -1,5 +1,4 @@
 import {
-  createContextKey,
   defaultTextMapGetter,
   defaultTextMapSetter,
   diag,
@@ -9,17 +8,9 @@ import {
   type TextMapSetter,
 } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { KEEP_CARRIER_CONTEXT, keepCarrierContext } from './carrier-context.js';
 
-const KEEP_CARRIER_CONTEXT = createContextKey('invoice-webhook: keep the trace context a carrier already holds');
-
-/**
- * Marks a context so that injections made under it leave a carrier alone when it already holds trace
- * context. The SQS sender runs under it: each message carries its own request's traceparent, and the
- * AWS SDK instrumentation, which injects one context into every entry of a batch, must not replace it.
- */
-export function keepCarrierContext(ctx: Context): Context {
-  return ctx.setValue(KEEP_CARRIER_CONTEXT, true);
-}
+export { keepCarrierContext };
 
 /**
  * Wraps the configured propagator. Outside a {@link keepCarrierContext} it changes nothing; inside,
