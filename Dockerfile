@@ -41,5 +41,5 @@ EXPOSE 3000
 # and the service exits by itself once drained. It starts no child processes, so nothing needs reaping.
 # The preload starts the OpenTelemetry SDK before any instrumented module loads.
 # --max-semi-space-size=4 (MB): V8's default young generation grows to tens of MB under load; 4 MB keeps
-# RSS with a full default buffer near 130 MB (bench/results) for about 2% more GC time.
+# RSS with a full default buffer near 150 MB (bench/results) for about 2% more GC time.
 CMD ["node", "--enable-source-maps", "--max-semi-space-size=4", "--require", "./dist/src/telemetry/preload.js", "dist/src/main.js"]
