@@ -26,7 +26,7 @@ interface Pending {
 export class WorkerBatchSender implements BatchSender {
   readonly destination: string;
   private worker: Worker | undefined;
-  private started: Promise<void>;
+  private readonly started: Promise<void>;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
@@ -37,16 +37,20 @@ export class WorkerBatchSender implements BatchSender {
     const worker = this.spawn();
     this.worker = worker;
     this.started = new Promise<void>((resolve, reject) => {
+      let failure = '';
+      const onError = (error: Error): void => {
+        failure = `: ${error.message}`;
+      };
       const onMessage = (message: FromWorker): void => {
         if (message.type !== 'ready') return;
-        worker.off('message', onMessage).off('exit', onExit);
+        worker.off('message', onMessage).off('exit', onExit).off('error', onError);
         resolve();
       };
       const onExit = (code: number): void => {
-        worker.off('message', onMessage);
-        reject(new Error(`the SQS thread ended (exit code ${code}) before it was ready`));
+        worker.off('message', onMessage).off('error', onError);
+        reject(new Error(`the SQS thread ended (exit code ${code}) before it was ready${failure}`));
       };
-      worker.on('message', onMessage).once('exit', onExit);
+      worker.on('message', onMessage).on('error', onError).once('exit', onExit);
     });
     // Nobody may ask (tests that never start the service); a failure then surfaces on the first send.
     this.started.catch(() => undefined);
