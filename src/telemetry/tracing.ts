@@ -17,7 +17,7 @@ import type { PendingInvoice } from '../buffer/index.js';
 import type { BatchTracer } from '../flusher/index.js';
 import { errorCode } from '../sender/classify.js';
 import type { BatchResult } from '../sender/types.js';
-import { keepCarrierContext } from './propagation.js';
+import { keepCarrierContext } from './carrier-context.js';
 
 // Messaging semantic conventions (still "development" upstream, so copied here rather than imported
 // from @opentelemetry/semantic-conventions/incubating, as that package advises).
@@ -83,14 +83,7 @@ export class OtelBatchTracer implements BatchTracer {
       },
       ROOT_CONTEXT,
     );
-    try {
-      return await context.with(trace.setSpan(ROOT_CONTEXT, span).setValue(IN_DELIVERY, true), deliver);
-    } catch (error) {
-      failSpan(span, error);
-      throw error;
-    } finally {
-      span.end();
-    }
+    return endAfter(span, () => context.with(trace.setSpan(ROOT_CONTEXT, span).setValue(IN_DELIVERY, true), deliver));
   }
 
   async traceSend<T>(
@@ -117,16 +110,11 @@ export class OtelBatchTracer implements BatchTracer {
       },
       parent,
     );
-    try {
+    return endAfter(span, async () => {
       const result = await context.with(keepCarrierContext(trace.setSpan(parent, span)), send);
       if (isBatchResult(result)) recordEntryFailures(span, result);
       return result;
-    } catch (error) {
-      failSpan(span, error);
-      throw error;
-    } finally {
-      span.end();
-    }
+    });
   }
 }
 
@@ -154,6 +142,18 @@ function recordEntryFailures(span: Span, result: BatchResult): void {
     code: SpanStatusCode.ERROR,
     message: `${result.failed.length} of ${result.failed.length + result.successful.length} entries failed: ${codes}`,
   });
+}
+
+/** Runs `run`; a throw marks the span failed (and is rethrown); the span ends either way. */
+async function endAfter<T>(span: Span, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    failSpan(span, error);
+    throw error;
+  } finally {
+    span.end();
+  }
 }
 
 function failSpan(span: Span, error: unknown): void {
