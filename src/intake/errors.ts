@@ -31,6 +31,14 @@ export const unsupportedMediaType = (contentType: string | undefined): IntakeErr
     { metricReason: 'unsupported_media_type' },
   );
 
+export const unsupportedEncoding = (encoding: string): IntakeError =>
+  new IntakeError(
+    415,
+    'unsupported_media_type',
+    `Content-Encoding ${JSON.stringify(encoding)} is not accepted; send the body uncompressed`,
+    { metricReason: 'unsupported_media_type' },
+  );
+
 export const payloadTooLarge = (limitBytes: number): IntakeError =>
   new IntakeError(413, 'payload_too_large', `request body is larger than ${limitBytes} bytes`, {
     metricReason: 'payload_too_large',

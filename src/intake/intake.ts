@@ -4,7 +4,14 @@ import type { Logger } from 'pino';
 import { newPendingInvoice, type DeliveryOutcome, type PendingInvoice, type RingBuffer } from '../buffer/index.js';
 import type { PipelineMetrics } from '../telemetry/metrics.js';
 import type { InvoiceValidator } from '../validation/index.js';
-import { IntakeError, invalidInvoice, malformedJson, unavailable, unsupportedMediaType } from './errors.js';
+import {
+  IntakeError,
+  invalidInvoice,
+  malformedJson,
+  unavailable,
+  unsupportedEncoding,
+  unsupportedMediaType,
+} from './errors.js';
 
 /** What intake needs from the flusher. */
 export interface FlushSignal {
@@ -70,16 +77,7 @@ export class Intake {
     if (!ctx.is('application/json') || !isUtf8Charset(type)) throw unsupportedMediaType(type);
     // The body is forwarded and signed exactly as received, so compressed bodies are refused up front.
     const encoding = ctx.get('Content-Encoding');
-    if (encoding !== '' && encoding.toLowerCase() !== 'identity') {
-      throw new IntakeError(
-        415,
-        'unsupported_media_type',
-        `Content-Encoding ${JSON.stringify(encoding)} is not accepted; send the body uncompressed`,
-        {
-          metricReason: 'unsupported_media_type',
-        },
-      );
-    }
+    if (encoding !== '' && encoding.toLowerCase() !== 'identity') throw unsupportedEncoding(encoding);
     await next();
   };
 
