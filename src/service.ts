@@ -19,6 +19,7 @@ import {
 } from './intake/index.js';
 // Not './sender/index.js': the AWS SDK is loaded only by the SQS thread (see worker-sender.ts).
 import type { BatchSender } from './sender/types.js';
+import { sqsSenderOptions } from './sender/options.js';
 import { WorkerBatchSender } from './sender/worker-sender.js';
 import { PipelineMetrics, type ServiceMetrics } from './telemetry/index.js';
 import { InvoiceValidator } from './validation/index.js';
@@ -67,21 +68,14 @@ export class Service {
 
   constructor(options: ServiceOptions) {
     const { config, logger } = options;
+    const fifo = isFifoQueue(config.sqsQueueUrl);
     this.config = config;
     this.logger = logger;
     this.buffer = new RingBuffer<PendingInvoice>({ capacity: config.bufferCapacity, maxBytes: config.bufferMaxBytes });
     this.highWater = Math.max(1, Math.floor(config.bufferCapacity * config.bufferHighWaterRatio));
     this.pipelineMetrics = new PipelineMetrics(options.metrics.meter);
     this.pipelineMetrics.observeBuffer(options.metrics.meter, this.buffer);
-    this.sender =
-      options.sender ??
-      new WorkerBatchSender({
-        queueUrl: config.sqsQueueUrl,
-        region: config.awsRegion,
-        ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint } : {}),
-        requestTimeoutMs: config.sqsRequestTimeoutMs,
-        maxSockets: config.flushConcurrency,
-      });
+    this.sender = options.sender ?? new WorkerBatchSender(sqsSenderOptions(config, config.flushConcurrency));
     this.flusher = new Flusher({
       buffer: this.buffer,
       sender: this.sender,
@@ -93,7 +87,7 @@ export class Service {
       concurrency: config.flushConcurrency,
       retryBaseMs: config.retryBaseMs,
       retryMaxMs: config.retryMaxMs,
-      orderedGroups: isFifoQueue(config.sqsQueueUrl),
+      orderedGroups: fifo,
       ...(options.batchTracer ? { tracer: options.batchTracer } : {}),
     });
     const secrets = parseSecrets(config.webhookSecrets);
@@ -115,7 +109,7 @@ export class Service {
       logger,
       ackMode: config.ackMode,
       confirmTimeoutMs: config.confirmTimeoutMs,
-      ...(isFifoQueue(config.sqsQueueUrl)
+      ...(fifo
         ? { fifo: { groupIdField: config.fifoGroupIdField, deduplicationIdField: config.fifoDeduplicationIdField } }
         : {}),
       ...(signature ? { signature } : {}),

@@ -3,6 +3,7 @@ import { appendFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { SqsBatchSender, classifyEntryFailure, toOutboundMessages } from '../sender/index.js';
+import { sqsSenderOptions } from '../sender/options.js';
 import type { DeadLetterRecord } from './file-sink.js';
 
 /**
@@ -12,13 +13,7 @@ import type { DeadLetterRecord } from './file-sink.js';
  */
 async function replay(file: string): Promise<number> {
   const config = loadConfig();
-  const sender = new SqsBatchSender({
-    queueUrl: config.sqsQueueUrl,
-    region: config.awsRegion,
-    ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint } : {}),
-    requestTimeoutMs: config.sqsRequestTimeoutMs,
-    maxSockets: 1,
-  });
+  const sender = new SqsBatchSender(sqsSenderOptions(config, 1));
   const failedFile = `${file}.failed`;
   let sent = 0;
   let failed = 0;
