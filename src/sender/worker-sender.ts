@@ -34,26 +34,9 @@ export class WorkerBatchSender implements BatchSender {
   constructor(private readonly options: WorkerBatchSenderOptions) {
     this.destination = queueNameOf(options.queueUrl);
     // Started now, not on the first batch: loading the AWS SDK takes a few hundred milliseconds.
-    const worker = this.spawn();
+    const { worker, ready } = this.spawn();
     this.worker = worker;
-    this.started = new Promise<void>((resolve, reject) => {
-      let failure = '';
-      const onError = (error: Error): void => {
-        failure = `: ${error.message}`;
-      };
-      const onMessage = (message: FromWorker): void => {
-        if (message.type !== 'ready') return;
-        worker.off('message', onMessage).off('exit', onExit).off('error', onError);
-        resolve();
-      };
-      const onExit = (code: number): void => {
-        worker.off('message', onMessage).off('error', onError);
-        reject(new Error(`the SQS thread ended (exit code ${code}) before it was ready${failure}`));
-      };
-      worker.on('message', onMessage).on('error', onError).once('exit', onExit);
-    });
-    // Nobody may ask (tests that never start the service); a failure then surfaces on the first send.
-    this.started.catch(() => undefined);
+    this.started = ready;
   }
 
   /** Resolves once the SQS thread has loaded the AWS SDK and built its client. */
@@ -63,7 +46,7 @@ export class WorkerBatchSender implements BatchSender {
 
   send(messages: readonly OutboundMessage[]): Promise<BatchResult> {
     if (this.closed) return Promise.reject(workerError('SqsWorkerClosed', 'the SQS sender is closed'));
-    const worker = this.worker ?? (this.worker = this.spawn());
+    const worker = this.worker ?? (this.worker = this.spawn().worker);
     const id = this.nextId++;
     // The active context is the flusher's send span: the AWS SDK span on the other thread nests under it.
     const carrier: Record<string, string> = {};
@@ -91,14 +74,24 @@ export class WorkerBatchSender implements BatchSender {
     clearTimeout(timer);
   }
 
-  private spawn(): Worker {
+  /** A new SQS thread, and a promise that it has built its client (rejected if it ends first). */
+  private spawn(): { worker: Worker; ready: Promise<void> } {
     const worker = new Worker(path.join(__dirname, 'sqs-worker.js'), {
       workerData: this.options satisfies SqsWorkerData,
       name: 'sqs-sender',
     });
     worker.unref();
+    let markReady = (): void => undefined;
+    let failStart: (error: Error) => void = () => undefined;
+    const ready = new Promise<void>((resolve, reject) => {
+      markReady = resolve;
+      failStart = reject;
+    });
+    // Nobody may ask (tests that never start the service); a failure then surfaces on the first send.
+    ready.catch(() => undefined);
     worker.on('message', (message: FromWorker) => {
-      if (message.type === 'ready' || message.type === 'closed') return;
+      if (message.type === 'ready') return markReady();
+      if (message.type === 'closed') return;
       const call = this.pending.get(message.id);
       if (call === undefined) return;
       this.pending.delete(message.id);
@@ -108,14 +101,17 @@ export class WorkerBatchSender implements BatchSender {
     });
     // An uncaught error ends the thread ('exit' follows). Calls in flight fail as retryable errors;
     // the flusher backs off and sends them again, and the next send starts a new thread.
-    let reason = 'the SQS thread exited';
-    worker.on('error', (error) => (reason = `the SQS thread failed: ${error.message}`));
-    worker.on('exit', () => {
+    let failure: Error | undefined;
+    worker.on('error', (error) => (failure = error));
+    worker.on('exit', (code) => {
+      const why = failure ? `: ${failure.message}` : '';
+      failStart(new Error(`the SQS thread ended (exit code ${code}) before it was ready${why}`));
       if (this.worker === worker) this.worker = undefined;
+      const reason = failure ? `the SQS thread failed${why}` : 'the SQS thread exited';
       for (const call of this.pending.values()) call.reject(workerError('SqsWorkerExited', reason));
       this.pending.clear();
     });
-    return worker;
+    return { worker, ready };
   }
 }
 
