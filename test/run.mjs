@@ -62,7 +62,6 @@ function runTests(files) {
         '--test',
         '--test-concurrency=1',
         '--test-timeout=180000',
-        '--test-force-exit',
         '--test-reporter=spec',
         ...files,
       ],
