@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { trace } from '@opentelemetry/api';
 import { ConfigError, loadConfig, redactConfig, type Config } from './config/index.js';
+import { OtelBatchTracer } from './delivery/index.js';
 import { Service } from './service.js';
-import { OtelBatchTracer, ServiceMetrics, createLogger, telemetry } from './telemetry/index.js';
+import { ServiceMetrics, createLogger, telemetry } from './telemetry/index.js';
 
 /** The only file that reads the environment: it loads the config, wires the service and owns signals. */
 async function main(): Promise<void> {

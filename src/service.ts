@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import { RingBuffer, type PendingInvoice } from './buffer/index.js';
 import { isFifoQueue, type Config } from './config/index.js';
 import { FileDeadLetterSink, type DeadLetterSink } from './deadletter/index.js';
-import { Flusher, type BatchTracer, type DrainResult } from './flusher/index.js';
+import { BatchDelivery, type BatchTracer } from './delivery/index.js';
+import { Flusher, type DrainResult } from './flusher/index.js';
 import {
   HmacSignatureCheck,
   Intake,
@@ -52,7 +53,7 @@ export interface ServiceOptions {
 
 type State = 'created' | 'running' | 'draining' | 'stopped';
 
-/** The whole pipeline, wired: HTTP intake → ring buffer → flusher → SQS. */
+/** The whole pipeline, wired: HTTP intake → ring buffer → flusher → delivery → SQS. */
 export class Service {
   readonly buffer: RingBuffer<PendingInvoice>;
   readonly flusher: Flusher;
@@ -76,19 +77,23 @@ export class Service {
     this.pipelineMetrics = new PipelineMetrics(options.metrics.meter);
     this.pipelineMetrics.observeBuffer(options.metrics.meter, this.buffer);
     this.sender = options.sender ?? new WorkerBatchSender(sqsSenderOptions(config, config.flushConcurrency));
-    this.flusher = new Flusher({
-      buffer: this.buffer,
+    const delivery = new BatchDelivery({
       sender: this.sender,
       deadLetter: options.deadLetter ?? new FileDeadLetterSink(config.deadLetterPath),
       metrics: this.pipelineMetrics,
       logger,
+      retryBaseMs: config.retryBaseMs,
+      retryMaxMs: config.retryMaxMs,
+      ...(options.batchTracer ? { tracer: options.batchTracer } : {}),
+    });
+    this.flusher = new Flusher({
+      buffer: this.buffer,
+      delivery,
+      logger,
       batchMaxMessages: config.batchMaxMessages,
       lingerMs: config.batchLingerMs,
       concurrency: config.flushConcurrency,
-      retryBaseMs: config.retryBaseMs,
-      retryMaxMs: config.retryMaxMs,
       orderedGroups: fifo,
-      ...(options.batchTracer ? { tracer: options.batchTracer } : {}),
     });
     const secrets = parseSecrets(config.webhookSecrets);
     const signature =

@@ -71,7 +71,7 @@ export class RingBuffer<T> {
   }
 
   /** Removes and returns everything, oldest first. */
-  drain(): T[] {
+  takeAll(): T[] {
     const out: T[] = [];
     for (let item = this.shift(); item !== undefined; item = this.shift()) out.push(item);
     return out;

@@ -2,7 +2,7 @@ import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import type { PendingInvoice } from '../buffer/index.js';
 
-export type DeadLetterReason = 'rejected_by_sqs' | 'undelivered_at_shutdown';
+export type DeadLetterReason = 'rejected_by_sqs' | 'undelivered_at_shutdown' | 'retries_exhausted';
 
 /** One line of the dead-letter file: everything needed to send the message again. */
 export interface DeadLetterRecord {

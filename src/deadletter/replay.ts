@@ -1,53 +1,50 @@
 import { createReadStream } from 'node:fs';
-import { appendFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { createNoopMeter } from '@opentelemetry/api';
+import pino from 'pino';
+import { newPendingInvoice, type PendingInvoice } from '../buffer/index.js';
 import { ConfigError, loadConfig } from '../config/index.js';
-import { SqsBatchSender, classifyEntryFailure, toOutboundMessages } from '../sender/index.js';
+import { BatchDelivery } from '../delivery/index.js';
+import { SQS_BATCH_MAX_BYTES } from '../flusher/index.js';
+import { SqsBatchSender } from '../sender/index.js';
 import { sqsSenderOptions } from '../sender/options.js';
-import type { DeadLetterRecord } from './file-sink.js';
+import { PipelineMetrics } from '../telemetry/index.js';
+import { FileDeadLetterSink, type DeadLetterRecord } from './file-sink.js';
+
+/** Sends of one record (the first included) before the replay gives up on it and keeps it in `<file>.failed`. */
+const REPLAY_MAX_ATTEMPTS = 6;
 
 /**
  * Sends the records of a dead-letter file to SQS again (`npm run replay -- <file>`), using the same
- * configuration as the service (SQS_QUEUE_URL, SQS_ENDPOINT, AWS_REGION...). Records SQS still refuses
- * are written to `<file>.failed` for another look; the exit code is 0 only when everything was sent.
+ * configuration as the service (SQS_QUEUE_URL, SQS_ENDPOINT, AWS_REGION...) and the service's own
+ * delivery (retries with backoff, bisecting, classification), one batch at a time. Records SQS still
+ * refuses, or that fail {@link REPLAY_MAX_ATTEMPTS} times, are written to `<file>.failed` for another
+ * look; the exit code is 0 only when everything was sent.
  */
 async function replay(file: string): Promise<number> {
   const config = loadConfig();
   const sender = new SqsBatchSender(sqsSenderOptions(config, 1));
   const failedFile = `${file}.failed`;
+  const delivery = new BatchDelivery({
+    sender,
+    deadLetter: new FileDeadLetterSink(failedFile),
+    metrics: new PipelineMetrics(createNoopMeter()),
+    logger: pino({ level: 'warn' }, pino.destination(2)),
+    retryBaseMs: 200,
+    retryMaxMs: config.retryMaxMs,
+    maxAttempts: REPLAY_MAX_ATTEMPTS,
+  });
   let sent = 0;
   let failed = 0;
-  let batch: DeadLetterRecord[] = [];
+  let batch: PendingInvoice[] = [];
+  let batchBytes = 0;
 
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
-    const records = batch;
+    const entries = batch;
     batch = [];
-    const messages = toOutboundMessages(records);
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        const result = await sender.send(messages);
-        sent += result.successful.length;
-        const again: string[] = [];
-        for (const f of result.failed) {
-          const record = records[Number(f.id)];
-          if (record === undefined) continue;
-          if (classifyEntryFailure(f) === 'retry' && attempt < 5) {
-            again.push(f.id);
-            continue;
-          }
-          failed += 1;
-          await appendFile(failedFile, JSON.stringify({ ...record, code: f.code, message: f.message }) + '\n');
-          process.stderr.write(`replay: ${record.invoiceId} refused again (${f.code}: ${f.message})\n`);
-        }
-        if (again.length === 0) return;
-        messages.splice(0, messages.length, ...messages.filter((m) => again.includes(m.id)));
-      } catch (error) {
-        if (attempt >= 5) throw error;
-        process.stderr.write(`replay: SendMessageBatch failed (${(error as Error).message}); retrying\n`);
-      }
-      await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
-    }
+    batchBytes = 0;
+    await delivery.deliver(entries);
   };
 
   const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
@@ -63,8 +60,24 @@ async function replay(file: string): Promise<number> {
       failed += 1;
       continue;
     }
-    batch.push(record);
-    if (batch.length === 10) await flush();
+    const entry = fromRecord(record);
+    entry.settle = (outcome) => {
+      if (outcome.status === 'sent') {
+        sent += 1;
+        return;
+      }
+      failed += 1;
+      const why = outcome.status === 'dead_lettered' ? `${outcome.code}: ${outcome.message}` : outcome.reason;
+      process.stderr.write(`replay: ${record.invoiceId} refused again (${why})\n`);
+    };
+    if (
+      batch.length === config.batchMaxMessages ||
+      (batch.length > 0 && batchBytes + entry.bytes > SQS_BATCH_MAX_BYTES)
+    ) {
+      await flush();
+    }
+    batch.push(entry);
+    batchBytes += entry.bytes;
     if (lineNo % 1000 === 0) process.stderr.write(`replay: ${lineNo} lines read, ${sent} sent, ${failed} failed\n`);
   }
   await flush();
@@ -73,6 +86,19 @@ async function replay(file: string): Promise<number> {
     JSON.stringify({ file, sent, failed, ...(failed > 0 ? { failedFile } : {}), queueUrl: config.sqsQueueUrl }) + '\n',
   );
   return failed === 0 ? 0 : 1;
+}
+
+/** A dead-letter record as a pending invoice again, with the request id and attributes it was accepted with. */
+function fromRecord(record: DeadLetterRecord): PendingInvoice {
+  return newPendingInvoice({
+    invoiceId: record.invoiceId,
+    requestId: record.requestId,
+    body: record.body,
+    attributes: record.attributes,
+    ...(record.messageGroupId === undefined ? {} : { messageGroupId: record.messageGroupId }),
+    ...(record.messageDeduplicationId === undefined ? {} : { messageDeduplicationId: record.messageDeduplicationId }),
+    enqueuedAtMs: performance.now(),
+  });
 }
 
 const file = process.argv[2];

@@ -1,3 +1,3 @@
 export { SQS_BATCH_MAX_BYTES, hasFullBatch, takeBatch, type BatchLimits } from './batch.js';
 export { Flusher, type DrainResult, type FlusherOptions } from './flusher.js';
-export { NoopBatchTracer, type BatchTracer } from './tracing.js';
+export { FixedConcurrencyLimit, type ConcurrencyLimit } from './limit.js';

@@ -1,12 +1,3 @@
-export {
-  backoffMs,
-  classifyCallFailure,
-  classifyEntryFailure,
-  errorCode,
-  isThrottling,
-  type CallFailureAction,
-  type EntryFailureAction,
-} from './classify.js';
 export { InMemoryBatchSender, type InMemoryBehaviour } from './in-memory-sender.js';
 export { SqsBatchSender, createSqsClient, type SqsBatchSenderOptions } from './sqs-sender.js';
 export {

@@ -18,10 +18,11 @@ interface Pending {
 /**
  * A {@link BatchSender} that hands each batch to an {@link SqsBatchSender} on its own thread
  * (sqs-worker.ts), so the event loop that answers webhooks never runs the AWS SDK's request
- * building, signing, response parsing, or the garbage collection they cause. The flusher above it is
- * unchanged: it still owns batching, retries, bisecting and dead letters, so a lost thread costs
- * nothing but a retry. Whole-call failures come back as errors carrying the same name, code and HTTP
- * status the SDK's errors have, so classify.ts decides exactly as it would in-thread.
+ * building, signing, response parsing, or the garbage collection they cause. Everything above it is
+ * unchanged: the flusher still batches, and delivery still owns retries, bisecting and dead letters,
+ * so a lost thread costs nothing but a retry. Whole-call failures come back as errors carrying the
+ * same name, code and HTTP status the SDK's errors have, so delivery/classify.ts decides exactly as
+ * it would in-thread.
  */
 export class WorkerBatchSender implements BatchSender {
   readonly destination: string;

@@ -3,4 +3,3 @@ export { createLogger, traceFields, type LoggerOptions } from './logger.js';
 export { ServiceMetrics, type ServiceMetricsOptions } from './meter-provider.js';
 export { PipelineMetrics, type BufferGauge, type RejectReason } from './metrics.js';
 export { CarrierPreservingPropagator, keepCarrierContext, propagatorFromEnv } from './propagation.js';
-export { OtelBatchTracer, type OtelBatchTracerOptions } from './tracing.js';

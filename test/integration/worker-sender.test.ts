@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import type { Worker } from 'node:worker_threads';
 import { after, describe, it } from 'node:test';
 import { SqsBatchSender } from '../../src/sender/sqs-sender.js';
-import { classifyCallFailure, errorCode } from '../../src/sender/classify.js';
+import { classifyCallFailure, errorCode } from '../../src/delivery/index.js';
 import { toOutboundMessages } from '../../src/sender/types.js';
 import { WorkerBatchSender } from '../../src/sender/worker-sender.js';
 import { attribute, createQueue, receiveAll, LOCALSTACK_ENDPOINT } from '../support/localstack.js';

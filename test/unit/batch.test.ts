@@ -53,7 +53,7 @@ describe('takeBatch', () => {
   test('fills up to exactly maxBytes', () => {
     const buffer = bufferOf([entry('a', 300), entry('b', 300), entry('c', 400), entry('d', 1)]);
     assert.deepEqual(ids(takeBatch(buffer, { maxMessages: 10, maxBytes: 1000 })), ['a', 'b', 'c']);
-    assert.deepEqual(ids(buffer.drain()), ['d']);
+    assert.deepEqual(ids(buffer.takeAll()), ['d']);
   });
 
   test('an entry bigger than maxBytes on its own leaves alone, and the next batch continues behind it', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { backoffMs, classifyCallFailure, classifyEntryFailure, errorCode } from '../../src/sender/index.js';
+import { backoffMs, classifyCallFailure, classifyEntryFailure, errorCode } from '../../src/delivery/index.js';
 
 /** An error shaped like the AWS SDK's service exceptions: a name and the HTTP status in $metadata. */
 function awsError(name: string, httpStatusCode?: number): Error {

@@ -3,73 +3,16 @@ import { describe, test, type TestContext } from 'node:test';
 import { createNoopMeter } from '@opentelemetry/api';
 import pino from 'pino';
 import { RingBuffer, newPendingInvoice, type DeliveryOutcome, type PendingInvoice } from '../../src/buffer/index.js';
-import type { DeadLetterReason, DeadLetterSink } from '../../src/deadletter/index.js';
+import { BatchDelivery, type BatchDeliveryOptions, type CallSample } from '../../src/delivery/index.js';
 import { Flusher, type FlusherOptions } from '../../src/flusher/index.js';
 import {
   InMemoryBatchSender,
-  type BatchResult,
   type BatchSender,
   type EntryFailure,
   type OutboundMessage,
 } from '../../src/sender/index.js';
 import { PipelineMetrics } from '../../src/telemetry/index.js';
-
-interface DeadLetterWrite {
-  invoiceIds: string[];
-  reason: DeadLetterReason;
-  code: string;
-  message: string;
-}
-
-/** Keeps what would go to the dead-letter file; can be told to fail like a full disk. */
-class MemoryDeadLetterSink implements DeadLetterSink {
-  readonly writes: DeadLetterWrite[] = [];
-  failing = false;
-
-  write(entries: readonly PendingInvoice[], reason: DeadLetterReason, code: string, message: string): Promise<void> {
-    if (this.failing) return Promise.reject(new Error('ENOSPC: no space left on device'));
-    this.writes.push({ invoiceIds: entries.map((e) => e.invoiceId), reason, code, message });
-    return Promise.resolve();
-  }
-
-  get invoiceIds(): string[] {
-    return this.writes.flatMap((w) => w.invoiceIds);
-  }
-}
-
-/** A sender whose calls stay open until the test completes them, to watch concurrency. */
-class ManualSender implements BatchSender {
-  readonly destination = 'manual';
-  readonly open: { messages: readonly OutboundMessage[]; complete: () => void }[] = [];
-  readonly delivered: OutboundMessage[] = [];
-  inFlight = 0;
-  maxInFlight = 0;
-
-  send(messages: readonly OutboundMessage[]): Promise<BatchResult> {
-    this.inFlight += 1;
-    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-    return new Promise((resolve) => {
-      this.open.push({
-        messages,
-        complete: () => {
-          this.inFlight -= 1;
-          this.delivered.push(...messages);
-          resolve({ successful: messages.map((m) => ({ id: m.id, messageId: `manual-${m.id}` })), failed: [] });
-        },
-      });
-    });
-  }
-
-  completeOldest(): void {
-    const call = this.open.shift();
-    assert.ok(call, 'no open call to complete');
-    call.complete();
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
+import { ManualSender, MemoryDeadLetterSink } from '../support/doubles.js';
 
 function pending(invoiceId: string, enqueuedAtMs = 0): PendingInvoice {
   return newPendingInvoice({
@@ -116,20 +59,26 @@ interface Rig {
   add: (...invoiceIds: string[]) => PendingInvoice[];
 }
 
-function rig(sender: BatchSender, options: Partial<FlusherOptions> = {}): Rig {
+type RigOptions = Partial<Omit<FlusherOptions, 'delivery'>> &
+  Pick<BatchDeliveryOptions, 'retryBaseMs' | 'retryMaxMs' | 'random'>;
+
+function rig(sender: BatchSender, options: RigOptions = {}): Rig {
   const buffer = new RingBuffer<PendingInvoice>({ capacity: 1000 });
   const deadLetter = new MemoryDeadLetterSink();
   const clock = { ms: 0 };
-  const flusher = new Flusher({
-    buffer,
+  const logger = pino({ level: 'silent' });
+  const { retryBaseMs, retryMaxMs, random, ...flusherOptions } = options;
+  const delivery = new BatchDelivery({
     sender,
     deadLetter,
     metrics: new PipelineMetrics(createNoopMeter()),
-    logger: pino({ level: 'silent' }),
+    logger,
     now: () => clock.ms,
-    random: () => 0,
-    ...options,
+    random: random ?? (() => 0),
+    ...(retryBaseMs === undefined ? {} : { retryBaseMs }),
+    ...(retryMaxMs === undefined ? {} : { retryMaxMs }),
   });
+  const flusher = new Flusher({ buffer, delivery, logger, now: () => clock.ms, ...flusherOptions });
   const add = (...invoiceIds: string[]): PendingInvoice[] => {
     const entries = invoiceIds.map((id) => pending(id, clock.ms));
     for (const e of entries) assert.equal(buffer.push(e, e.bytes), 'ok');
@@ -391,5 +340,72 @@ describe('Flusher', () => {
       assert.ok(batch.length <= 10);
     }
     assert.deepEqual(invoiceIdsOf(sender.delivered).sort(), range(30).sort());
+  });
+
+  test('the pump asks its concurrency limit before each batch leaves, so a limit can change while running', async () => {
+    const sender = new ManualSender();
+    const limit = { current: 1 };
+    const r = rig(sender, { lingerMs: 0, batchMaxMessages: 1, limit });
+    r.add('a', 'b', 'c', 'd');
+    await settleMicrotasks();
+    assert.equal(sender.open.length, 1, 'a limit of 1 lets one batch out');
+    limit.current = 3;
+    sender.completeOldest();
+    await settleMicrotasks();
+    assert.equal(sender.open.length, 3, 'the raised limit applies at the next pump');
+    while (sender.open.length > 0) {
+      sender.completeOldest();
+      await settleMicrotasks();
+    }
+    assert.deepEqual(invoiceIdsOf(sender.delivered), ['a', 'b', 'c', 'd']);
+    assert.equal(sender.maxInFlight, 3);
+  });
+});
+
+describe('BatchDelivery', () => {
+  test('with maxAttempts (the replay tool), an entry that keeps failing is dead-lettered as retries_exhausted', async () => {
+    const sender = new InMemoryBatchSender((messages) =>
+      messages
+        .filter((m) => m.attributes['invoice-id'] === 'bad')
+        .map((m) => ({
+          id: m.id,
+          code: 'InternalError',
+          message: 'still failing',
+          senderFault: false,
+        })),
+    );
+    const deadLetter = new MemoryDeadLetterSink();
+    const samples: CallSample[] = [];
+    const delivery = new BatchDelivery({
+      sender,
+      deadLetter,
+      metrics: new PipelineMetrics(createNoopMeter()),
+      logger: pino({ level: 'silent' }),
+      retryBaseMs: 1,
+      retryMaxMs: 1,
+      maxAttempts: 3,
+      onCall: (sample) => samples.push(sample),
+    });
+    const outcomes: DeliveryOutcome[] = [];
+    const entries = [pending('good'), pending('bad')];
+    for (const e of entries) e.settle = (outcome) => outcomes.push(outcome);
+    await delivery.deliver(entries);
+    assert.equal(sender.calls.length, 3, 'one first send and two retries');
+    assert.deepEqual(invoiceIdsOf(sender.delivered), ['good']);
+    assert.deepEqual(deadLetter.writes, [
+      { invoiceIds: ['bad'], reason: 'retries_exhausted', code: 'InternalError', message: 'still failing' },
+    ]);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['sent', 'dead_lettered'],
+    );
+    assert.deepEqual(
+      samples.map((c) => [c.entries, c.outcome]),
+      [
+        [2, 'ok'],
+        [1, 'ok'],
+        [1, 'ok'],
+      ],
+    );
   });
 });

@@ -24,7 +24,7 @@ describe('RingBuffer', () => {
     assert.equal(buffer.push(3, 10), 'full');
     assert.equal(buffer.size, 2);
     assert.equal(buffer.bytes, 20);
-    assert.deepEqual(buffer.drain(), [1, 2]);
+    assert.deepEqual(buffer.takeAll(), [1, 2]);
   });
 
   test('a push that would exceed the byte budget is refused as over_bytes; a smaller one still fits', () => {
@@ -93,10 +93,10 @@ describe('RingBuffer', () => {
     buffer.push(2, 10);
     buffer.shift();
     for (const n of [3, 4, 5]) buffer.push(n, 10); // wraps
-    assert.deepEqual(buffer.drain(), [2, 3, 4, 5]);
+    assert.deepEqual(buffer.takeAll(), [2, 3, 4, 5]);
     assert.equal(buffer.size, 0);
     assert.equal(buffer.bytes, 0);
-    assert.deepEqual(buffer.drain(), []);
+    assert.deepEqual(buffer.takeAll(), []);
     assert.equal(buffer.push(6, 40), 'ok');
   });
 

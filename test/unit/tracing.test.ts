@@ -15,7 +15,8 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { InMemoryBatchSender, type InMemoryBehaviour } from '../../src/sender/index.js';
 import { isUntracedRequest } from '../../src/telemetry/sdk.js';
-import { OtelBatchTracer, createLogger, keepCarrierContext, propagatorFromEnv } from '../../src/telemetry/index.js';
+import { OtelBatchTracer } from '../../src/delivery/index.js';
+import { createLogger, keepCarrierContext, propagatorFromEnv } from '../../src/telemetry/index.js';
 import { makeInvoice, postInvoice } from '../support/invoices.js';
 import { startService, type RunningService } from '../support/service.js';
 

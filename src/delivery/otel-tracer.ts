@@ -14,10 +14,10 @@ import {
 } from '@opentelemetry/api';
 import { ATTR_ERROR_TYPE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT } from '@opentelemetry/semantic-conventions';
 import type { PendingInvoice } from '../buffer/index.js';
-import type { BatchTracer } from '../flusher/index.js';
-import { errorCode } from '../sender/classify.js';
+import type { BatchTracer } from './tracing.js';
+import { errorCode } from './classify.js';
 import type { BatchResult } from '../sender/types.js';
-import { keepCarrierContext } from './carrier-context.js';
+import { keepCarrierContext } from '../telemetry/index.js';
 
 // Messaging semantic conventions (still "development" upstream, so copied here rather than imported
 // from @opentelemetry/semantic-conventions/incubating, as that package advises).

@@ -71,12 +71,3 @@ export function classifyEntryFailure(failure: { code: string; senderFault: boole
   if (!failure.senderFault || isThrottling(failure.code)) return 'retry';
   return 'dead_letter';
 }
-
-/**
- * Capped exponential backoff with full jitter: a uniform delay in [0, min(maxMs, baseMs * 2^attempt)).
- * `attempt` counts from 0 for the first retry.
- */
-export function backoffMs(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
-  return Math.floor(random() * ceiling);
-}

@@ -1,0 +1,12 @@
+export { backoffCeilingMs, backoffMs } from './backoff.js';
+export {
+  classifyCallFailure,
+  classifyEntryFailure,
+  errorCode,
+  isThrottling,
+  type CallFailureAction,
+  type EntryFailureAction,
+} from './classify.js';
+export { BatchDelivery, type BatchDeliveryOptions, type CallSample, type ShutdownLoss } from './delivery.js';
+export { OtelBatchTracer, type OtelBatchTracerOptions } from './otel-tracer.js';
+export { NoopBatchTracer, type BatchTracer } from './tracing.js';
