@@ -11,6 +11,7 @@ import { Flusher, type DrainResult } from './flusher/index.js';
 import {
   HmacSignatureCheck,
   Intake,
+  StandardWebhooksCheck,
   TtlDedupeWindow,
   createApp,
   parseSecrets,
@@ -45,7 +46,7 @@ export interface ServiceOptions {
   tracer?: Tracer;
   /** Spans for SendMessageBatch calls. Default: none. */
   batchTracer?: BatchTracer;
-  /** Default: HMAC checks when `config.webhookSecrets` is set, none otherwise. */
+  /** Default: when `config.webhookSecrets` is set, checks of `config.signatureScheme`; none otherwise. */
   signature?: SignatureCheck;
   /** Default: a bounded TTL window when `config.dedupeWindowSeconds` > 0, none otherwise. */
   dedupe?: DedupeWindow;
@@ -96,11 +97,14 @@ export class Service {
       orderedGroups: fifo,
     });
     const secrets = parseSecrets(config.webhookSecrets);
+    const signatureOptions = { secrets, toleranceSeconds: config.signatureToleranceSeconds };
     const signature =
       options.signature ??
-      (secrets.length > 0
-        ? new HmacSignatureCheck({ secrets, toleranceSeconds: config.signatureToleranceSeconds })
-        : undefined);
+      (secrets.length === 0
+        ? undefined
+        : config.signatureScheme === 'standard-webhooks'
+          ? new StandardWebhooksCheck(signatureOptions)
+          : new HmacSignatureCheck(signatureOptions));
     const dedupe =
       options.dedupe ??
       (config.dedupeWindowSeconds > 0
@@ -119,6 +123,7 @@ export class Service {
         : {}),
       ...(signature ? { signature } : {}),
       ...(dedupe ? { dedupe } : {}),
+      dedupeKey: config.dedupeKey,
       ...(options.tracer ? { tracer: options.tracer } : {}),
       isAccepting: () => this.state === 'running',
     });

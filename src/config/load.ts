@@ -80,8 +80,25 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (merged.retryMaxMs < merged.retryBaseMs) {
     throw new ConfigError('invalid configuration: RETRY_MAX_MS must be >= RETRY_BASE_MS', 'RETRY_MAX_MS');
   }
+  if (merged.signatureScheme === 'standard-webhooks') {
+    const secrets = merged.webhookSecrets
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+    const bad = secrets.findIndex((s) => !STANDARD_SECRET.test(s));
+    if (bad >= 0) {
+      throw new ConfigError(
+        `invalid configuration: WEBHOOK_SECRETS (webhookSecrets) entry ${bad + 1} is not a Standard Webhooks secret ` +
+          '"whsec_<base64 key>" (SIGNATURE_SCHEME=standard-webhooks)',
+        'WEBHOOK_SECRETS',
+      );
+    }
+  }
   return merged;
 }
+
+/** `whsec_` and a non-empty base64 key: the secrets of SIGNATURE_SCHEME=standard-webhooks. */
+const STANDARD_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
 
 /** The configuration with secrets replaced, for the start-up log line. */
 export function redactConfig(config: Config): Record<string, unknown> {

@@ -59,7 +59,11 @@ export const ConfigSchema = Type.Object(
       description: 'confirmed mode: longest a request waits for the SQS acknowledgement.',
     }),
     webhookSecrets: Type.String({
-      description: 'Comma-separated HMAC secrets; empty disables signature checks.',
+      description:
+        'Comma-separated HMAC secrets (whsec_<base64> keys for standard-webhooks); empty disables signature checks.',
+    }),
+    signatureScheme: Type.Enum(['x-webhook-signature', 'standard-webhooks'], {
+      description: 'x-webhook-signature: X-Webhook-Signature t=,v1=<hex>; standard-webhooks: webhook-* headers.',
     }),
     signatureToleranceSeconds: Type.Integer({
       minimum: 1,
@@ -71,6 +75,9 @@ export const ConfigSchema = Type.Object(
       description: 'Repeats of an invoice id within this window send nothing; 0 = off.',
     }),
     dedupeMaxEntries: Type.Integer({ minimum: 1, description: 'Bound on remembered invoice ids.' }),
+    dedupeKey: Type.Enum(['invoice-id', 'webhook-id'], {
+      description: 'What identifies a repeat: the invoice id, or the Standard Webhooks webhook-id header.',
+    }),
     fifoGroupIdField: Type.String({
       minLength: 1,
       description: 'FIFO queues: invoice field used as MessageGroupId.',
@@ -120,9 +127,11 @@ export const ENVIRONMENT = {
   ACK_MODE: 'ackMode',
   CONFIRM_TIMEOUT_MS: 'confirmTimeoutMs',
   WEBHOOK_SECRETS: 'webhookSecrets',
+  SIGNATURE_SCHEME: 'signatureScheme',
   SIGNATURE_TOLERANCE_SECONDS: 'signatureToleranceSeconds',
   DEDUPE_WINDOW_SECONDS: 'dedupeWindowSeconds',
   DEDUPE_MAX_ENTRIES: 'dedupeMaxEntries',
+  DEDUPE_KEY: 'dedupeKey',
   SQS_FIFO_GROUP_ID_FIELD: 'fifoGroupIdField',
   SQS_FIFO_DEDUPLICATION_ID_FIELD: 'fifoDeduplicationIdField',
   DEAD_LETTER_PATH: 'deadLetterPath',

@@ -14,6 +14,8 @@ export class IntakeError extends Error {
     readonly extra: {
       headers?: Record<string, string>;
       details?: Violation[];
+      /** 422 only: more violations were found than `details` lists. */
+      truncated?: boolean;
       reason?: string;
       /** Counted under this reason in `webhook_invoices_rejected_total`. */
       metricReason?: RejectReason;
@@ -47,11 +49,15 @@ export const payloadTooLarge = (limitBytes: number): IntakeError =>
 export const malformedJson = (message: string): IntakeError =>
   new IntakeError(400, 'malformed_json', message, { metricReason: 'malformed_json' });
 
-export const invalidInvoice = (details: Violation[]): IntakeError =>
-  new IntakeError(422, 'invalid_invoice', `the invoice breaks the schema in ${details.length} place(s)`, {
-    details,
-    metricReason: 'invalid_invoice',
-  });
+export const invalidInvoice = (details: Violation[], truncated = false): IntakeError =>
+  new IntakeError(
+    422,
+    'invalid_invoice',
+    truncated
+      ? `the invoice breaks the schema in more than ${details.length} places; the first ${details.length} are listed`
+      : `the invoice breaks the schema in ${details.length} place(s)`,
+    { details, ...(truncated ? { truncated } : {}), metricReason: 'invalid_invoice' },
+  );
 
 export const invalidSignature = (why: string): IntakeError =>
   new IntakeError(401, 'invalid_signature', why, { metricReason: 'invalid_signature' });
@@ -89,6 +95,7 @@ export function shapeErrors(logger: Logger, metrics: PipelineMetrics) {
         message: error.message,
         ...(error.extra.reason === undefined ? {} : { reason: error.extra.reason }),
         ...(error.extra.details === undefined ? {} : { details: error.extra.details }),
+        ...(error.extra.truncated === true ? { truncated: true } : {}),
       };
       if (error.status >= 500 && error.status !== 503) {
         logger.error({ err: caught, requestId: ctx.state.requestId as string }, 'request failed');

@@ -1,7 +1,14 @@
 export { WEBHOOK_PATH, createApp, type AppOptions, type Readiness } from './app.js';
 export { TtlDedupeWindow, type TtlDedupeWindowOptions } from './dedupe.js';
 export { IntakeError, invalidSignature, shapeErrors } from './errors.js';
-export { Intake, type DedupeWindow, type FlushSignal, type IntakeOptions, type SignatureCheck } from './intake.js';
+export {
+  Intake,
+  type DedupeWindow,
+  type FlushSignal,
+  type IntakeOptions,
+  type RequestHeaders,
+  type SignatureCheck,
+} from './intake.js';
 export { requestId } from './request-id.js';
 export {
   HmacSignatureCheck,
@@ -10,3 +17,9 @@ export {
   signPayload,
   type HmacSignatureCheckOptions,
 } from './signature.js';
+export {
+  StandardWebhooksCheck,
+  decodeStandardSecret,
+  signStandardWebhook,
+  type StandardWebhooksCheckOptions,
+} from './standard-webhooks.js';

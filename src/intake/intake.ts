@@ -12,6 +12,7 @@ import {
   unsupportedEncoding,
   unsupportedMediaType,
 } from './errors.js';
+import { WEBHOOK_ID } from './standard-webhooks.js';
 
 /** What intake needs from the flusher. */
 export interface FlushSignal {
@@ -19,9 +20,12 @@ export interface FlushSignal {
   retryAfterSeconds(): number;
 }
 
+/** Request headers by lower-case name, as Node gives them. */
+export type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
 /** Checks a request's signature over its raw body; throws an IntakeError (401) when it fails. */
 export interface SignatureCheck {
-  verify(rawBody: Buffer, header: string | undefined): void;
+  verify(rawBody: Buffer, headers: RequestHeaders): void;
 }
 
 /** Remembers invoice ids for a while, so repeats are answered without being sent again. */
@@ -46,6 +50,11 @@ export interface IntakeOptions {
   fifo?: { groupIdField: string; deduplicationIdField: string };
   signature?: SignatureCheck;
   dedupe?: DedupeWindow;
+  /**
+   * What identifies a repeat: the invoice `id`, or the Standard Webhooks `webhook-id` header (a sender's
+   * retry of the same message; a request without it is not checked for repeats). Default: invoice-id.
+   */
+  dedupeKey?: 'invoice-id' | 'webhook-id';
   tracer?: Tracer;
   /** False while starting or shutting down. */
   isAccepting: () => boolean;
@@ -85,7 +94,10 @@ export class Intake {
   readonly handle = async (ctx: Context): Promise<void> => {
     const requestId = ctx.state.requestId as string;
     const raw = rawBytes(ctx);
-    this.o.signature?.verify(raw, ctx.get('X-Webhook-Signature') || undefined);
+    this.o.signature?.verify(raw, ctx.headers);
+    // The Standard Webhooks message id, when the request has a sane one: a dedupe key and an SQS attribute.
+    const idHeader = ctx.get('webhook-id');
+    const webhookId = WEBHOOK_ID.test(idHeader) ? idHeader : undefined;
 
     let body: string;
     try {
@@ -95,8 +107,9 @@ export class Intake {
     }
     const invoice = this.validate(body);
     const invoiceId = invoice.id as string;
+    const dedupeKey = this.o.dedupeKey === 'webhook-id' ? webhookId : invoiceId;
 
-    if (this.o.dedupe?.seen(invoiceId)) {
+    if (dedupeKey !== undefined && this.o.dedupe?.seen(dedupeKey)) {
       this.o.metrics.duplicates.add(1);
       ctx.status = 202;
       ctx.body = { status: 'duplicate', id: invoiceId, requestId };
@@ -105,9 +118,9 @@ export class Intake {
 
     let outcome: Promise<DeliveryOutcome> | undefined;
     try {
-      outcome = this.enqueue(invoice, body, requestId);
+      outcome = this.enqueue(invoice, body, requestId, webhookId);
     } catch (error) {
-      this.o.dedupe?.forget(invoiceId); // not accepted, so a retry must not count as a repeat
+      if (dedupeKey !== undefined) this.o.dedupe?.forget(dedupeKey); // not accepted: a retry is no repeat
       throw error;
     }
     if (outcome === undefined) {
@@ -122,7 +135,7 @@ export class Intake {
       return;
     }
     if (delivered.status === 'dead_lettered') {
-      this.o.dedupe?.forget(invoiceId); // refused for good: nothing of it is on its way
+      if (dedupeKey !== undefined) this.o.dedupe?.forget(dedupeKey); // refused for good: nothing is on its way
       throw new IntakeError(
         422,
         'rejected_by_sqs',
@@ -156,8 +169,9 @@ export class Intake {
         span?.setAttributes({
           'invoice.validation.outcome': 'invalid',
           'invoice.validation.violations': result.violations.length,
+          'invoice.validation.truncated': result.truncated,
         });
-        throw invalidInvoice(result.violations);
+        throw invalidInvoice(result.violations, result.truncated);
       }
       span?.setAttributes({ 'invoice.validation.outcome': 'valid', 'invoice.validation.violations': 0 });
       return value as Record<string, unknown>;
@@ -171,11 +185,13 @@ export class Intake {
     invoice: Record<string, unknown>,
     body: string,
     requestId: string,
+    webhookId: string | undefined,
   ): Promise<DeliveryOutcome> | undefined {
     const span = this.o.tracer?.startSpan('enqueue');
     try {
       const invoiceId = invoice.id as string;
       const attributes: Record<string, string> = { 'invoice-id': invoiceId, 'request-id': requestId };
+      if (webhookId !== undefined) attributes['webhook-id'] = webhookId;
       // The accepting request's trace context travels with its own message (W3C traceparent/tracestate).
       propagation.inject(context.active(), attributes);
       const fifo = this.o.fifo;

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { invalidSignature } from './errors.js';
-import type { SignatureCheck } from './intake.js';
+import type { RequestHeaders, SignatureCheck } from './intake.js';
 
 export interface HmacSignatureCheckOptions {
   /** Secrets any of which may have signed a request (several during a rotation). At least one. */
@@ -62,8 +62,9 @@ export class HmacSignatureCheck implements SignatureCheck {
     this.now = options.now ?? (() => Date.now() / 1000);
   }
 
-  verify(rawBody: Buffer, header: string | undefined): void {
-    if (header === undefined || header.trim() === '') throw invalidSignature('missing signature');
+  verify(rawBody: Buffer, headers: RequestHeaders): void {
+    const header = headers['x-webhook-signature'];
+    if (typeof header !== 'string' || header.trim() === '') throw invalidSignature('missing signature');
     const parsed = parseHeader(header);
     if (parsed === undefined) throw invalidSignature('malformed signature header');
 

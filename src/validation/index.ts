@@ -1,2 +1,8 @@
 export { Invoice, InvoiceLine } from './invoice.js';
-export { InvoiceValidator, type ValidationResult, type Violation } from './validator.js';
+export {
+  InvoiceValidator,
+  MAX_VIOLATIONS,
+  MAX_VIOLATIONS_BYTES,
+  type ValidationResult,
+  type Violation,
+} from './validator.js';

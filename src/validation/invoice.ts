@@ -10,6 +10,15 @@ export const InvoiceLine = Type.Object(
   { additionalProperties: false },
 );
 
+/** How many line items an invoice has. */
+export const LINES_COUNT = { minItems: 1, maxItems: 500 } as const;
+
+/** One value in `metadata`. */
+export const MetadataValue = Type.String({ maxLength: 500 });
+
+/** Free-form string labels, at most 50 of them. */
+export const MetadataLimits = { maxProperties: 50 } as const;
+
 /**
  * The invoice as senders post it (CONTRACT.md §2). Unknown top-level properties are allowed and
  * forwarded untouched: senders add fields over time.
@@ -24,10 +33,8 @@ export const Invoice = Type.Object(
     amount_paid: Type.Optional(Type.Integer({ minimum: 0 })),
     created_at: Type.String({ format: 'date-time' }),
     due_at: Type.Optional(Type.String({ format: 'date-time' })),
-    lines: Type.Array(InvoiceLine, { minItems: 1, maxItems: 500 }),
-    metadata: Type.Optional(
-      Type.Object({}, { additionalProperties: Type.String({ maxLength: 500 }), maxProperties: 50 }),
-    ),
+    lines: Type.Array(InvoiceLine, LINES_COUNT),
+    metadata: Type.Optional(Type.Object({}, { additionalProperties: MetadataValue, ...MetadataLimits })),
   },
   { additionalProperties: true },
 );

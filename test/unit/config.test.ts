@@ -111,6 +111,27 @@ describe('loadConfig', () => {
     assert.match(error.message, /RETRY_MAX_MS/);
   });
 
+  test('SIGNATURE_SCHEME=standard-webhooks refuses a secret that is not whsec_<base64>, by position, never printing it', () => {
+    const secret = 'not-a-whsec-secret';
+    const error = configError({
+      SQS_QUEUE_URL: QUEUE_URL,
+      SIGNATURE_SCHEME: 'standard-webhooks',
+      WEBHOOK_SECRETS: `whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw,${secret}`,
+    });
+    assert.equal(error.setting, 'WEBHOOK_SECRETS');
+    assert.match(error.message, /entry 2 is not a Standard Webhooks secret/);
+    assert.ok(!error.message.includes(secret), error.message);
+    const ok = load({
+      SQS_QUEUE_URL: QUEUE_URL,
+      SIGNATURE_SCHEME: 'standard-webhooks',
+      WEBHOOK_SECRETS: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw, ',
+      DEDUPE_KEY: 'webhook-id',
+    });
+    assert.equal(ok.signatureScheme, 'standard-webhooks');
+    assert.equal(ok.dedupeKey, 'webhook-id');
+    assert.match(configError({ SQS_QUEUE_URL: QUEUE_URL, SIGNATURE_SCHEME: 'svix' }).message, /SIGNATURE_SCHEME/);
+  });
+
   test('an unknown setting in a config file is refused by name', () => {
     const file = path.join(tempDir('invoice-webhook-config-'), 'typo.json');
     writeFileSync(file, JSON.stringify({ batchLingerMS: 5 }));
