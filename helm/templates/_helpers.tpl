@@ -90,9 +90,11 @@ retryMaxMs: RETRY_MAX_MS
 shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS
 ackMode: ACK_MODE
 confirmTimeoutMs: CONFIRM_TIMEOUT_MS
+signatureScheme: SIGNATURE_SCHEME
 signatureToleranceSeconds: SIGNATURE_TOLERANCE_SECONDS
 dedupeWindowSeconds: DEDUPE_WINDOW_SECONDS
 dedupeMaxEntries: DEDUPE_MAX_ENTRIES
+dedupeKey: DEDUPE_KEY
 fifoGroupIdField: SQS_FIFO_GROUP_ID_FIELD
 fifoDeduplicationIdField: SQS_FIFO_DEDUPLICATION_ID_FIELD
 logLevel: LOG_LEVEL

@@ -300,7 +300,7 @@ describe('helm chart: what schemas cannot see', () => {
     }
     assert.equal(allOn.port, 8080);
     assert.equal(allOn.deadLetterPath, `/data/dead-letter/${POD_NAME}/dead-letter.jsonl`);
-    assert.equal(allOn.webhookSecrets, 's3cret-one,s3cret-two');
+    assert.equal(allOn.webhookSecrets, 'whsec_czNjcmV0LW9uZQ==,whsec_czNjcmV0LXR3bw==');
 
     // Defaults leave the queue URL empty: the pods refuse to start and name the setting.
     assert.throws(
@@ -415,7 +415,7 @@ describe('helm chart: the pod', () => {
     const secret = one(made, 'Secret');
     const ref = serviceContainer(made).env?.find((v) => v.name === 'WEBHOOK_SECRETS')?.valueFrom?.secretKeyRef;
     assert.deepEqual(ref, { name: secret.metadata.name, key: 'WEBHOOK_SECRETS' });
-    assert.equal(podEnvironment(made).WEBHOOK_SECRETS, 's3cret-one,s3cret-two');
+    assert.equal(podEnvironment(made).WEBHOOK_SECRETS, 'whsec_czNjcmV0LW9uZQ==,whsec_czNjcmV0LXR3bw==');
     assert.ok(deploymentSpec(made).template.metadata.annotations?.['checksum/secret'], 'secret changes roll the pods');
 
     const existing = render(['--set', 'webhookSecrets.existingSecret=hooks,webhookSecrets.existingSecretKey=current']);
