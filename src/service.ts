@@ -14,6 +14,7 @@ import {
   StandardWebhooksCheck,
   TtlDedupeWindow,
   createApp,
+  openApiDocument,
   parseSecrets,
   type DedupeWindow,
   type Readiness,
@@ -133,6 +134,7 @@ export class Service {
       metrics: this.pipelineMetrics,
       bodyLimitBytes: config.bodyLimitBytes,
       readiness: () => this.readiness(),
+      openApi: openApiDocument(),
       serveMetrics: (ctx) => {
         ctx.respond = false;
         options.metrics.serve(ctx.req, ctx.res);

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { PipelineMetrics } from '../telemetry/metrics.js';
 import { shapeErrors } from './errors.js';
 import type { Intake } from './intake.js';
+import { OPENAPI_PATH } from './openapi.js';
 import { requestId } from './request-id.js';
 
 /** What /readyz reports. */
@@ -22,6 +23,8 @@ export interface AppOptions {
   /** Largest accepted body in bytes. */
   bodyLimitBytes: number;
   readiness: () => Readiness;
+  /** The OpenAPI document served at {@link OPENAPI_PATH}. */
+  openApi: Record<string, unknown>;
   /** Serves /metrics on the raw Node response. */
   serveMetrics: (ctx: Koa.Context) => void;
 }
@@ -73,6 +76,9 @@ export function createApp(options: AppOptions): Koa {
     ctx.body = state.ready ? { status: 'ready' } : { status: 'not_ready', reason: state.reason };
   });
   router.get('/metrics', (ctx) => options.serveMetrics(ctx));
+  router.get(OPENAPI_PATH, (ctx) => {
+    ctx.body = options.openApi;
+  });
 
   app.use(requestId);
   app.use(shapeErrors(options.logger, options.metrics));

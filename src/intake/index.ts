@@ -9,6 +9,7 @@ export {
   type RequestHeaders,
   type SignatureCheck,
 } from './intake.js';
+export { OPENAPI_PATH, openApiDocument, openApiText } from './openapi.js';
 export { requestId } from './request-id.js';
 export {
   HmacSignatureCheck,
