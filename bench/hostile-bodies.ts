@@ -1,6 +1,6 @@
 /**
  * Hostile invoice bodies that fill a byte budget with as many schema violations (or as much key-parsing
- * work) as fits: what CONTRACT.md §1's bound on 422 answers is about. Used by `bench/hostile.ts`
+ * work) as fits: what the bound (docs/api.md) on 422 answers is about. Used by `bench/hostile.ts`
  * (time per request) and by the tests (the answer stays within the bound).
  */
 

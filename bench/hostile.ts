@@ -1,4 +1,4 @@
-// The cost of hostile bodies (CONTRACT.md §1): for each body in bench/hostile-bodies.ts at the default
+// The cost of hostile bodies (docs/api.md): for each body in bench/hostile-bodies.ts at the default
 // body limit, the time the service spends on it (JSON.parse + validation, measured in-process) and the
 // time and size of its answer over HTTP. Sequential requests, one at a time: time per request, not
 // throughput. Prints a table and writes bench/results/<date>-hostile.md.

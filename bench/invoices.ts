@@ -3,7 +3,7 @@ const CURRENCIES = ['USD', 'EUR', 'GBP', 'JPY'] as const;
 const DESCRIPTIONS = ['Label purchase', 'Postage', 'Insurance', 'Monthly subscription', 'Setup fee'] as const;
 
 /**
- * The `index`-th valid invoice (CONTRACT.md §2) of a run, as JSON text: unique id, 1–3 line items,
+ * The `index`-th valid invoice (docs/api.md, The invoice) of a run, as JSON text: unique id, 1–3 line items,
  * metadata. Deterministic, so runs are comparable; about 300–450 bytes.
  */
 export function invoiceBody(runId: string, index: number): string {

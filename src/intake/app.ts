@@ -42,7 +42,10 @@ async function nameRoute(ctx: Koa.Context, next: Koa.Next): Promise<void> {
   await next();
 }
 
-/** The HTTP surface: the webhook route and the operations endpoints, errors shaped in one place. */
+/**
+ * The HTTP surface: the webhook route and the operations endpoints, errors shaped in one place. Every route and
+ * answer is documented for users in docs/api.md (and docs/openapi.json).
+ */
 export function createApp(options: AppOptions): Koa {
   const app = new Koa();
   app.proxy = false;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Invoice, InvoiceLine, MAX_VIOLATIONS } from '../validation/index.js';
 
-/** Where the service serves {@link openApiDocument} (CONTRACT.md §9). */
+/** Where the service serves {@link openApiDocument} (docs/api.md). */
 export const OPENAPI_PATH = '/openapi.json';
 
 /** A TypeBox schema as plain JSON Schema (TypeBox's own markers are symbols, which JSON drops). */

@@ -38,7 +38,7 @@ export function parseSecrets(csv: string): string[] {
 }
 
 /**
- * Verifies `X-Webhook-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` (CONTRACT.md §6).
+ * Verifies `X-Webhook-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` (docs/api.md, Signatures).
  * Several `v1` entries may be given (the sender signing with old and new secret); any of them may match any
  * configured secret. Unknown keys (a future `v2`) are ignored. Every secret is compared against every
  * entry in constant time, without stopping at the first match, so timing says nothing about which one

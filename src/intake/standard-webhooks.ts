@@ -47,7 +47,7 @@ export function signStandardWebhook(
 }
 
 /**
- * Verifies Standard Webhooks signatures (standardwebhooks.com; CONTRACT.md §7): headers `webhook-id`,
+ * Verifies Standard Webhooks signatures (standardwebhooks.com; docs/api.md, Signatures): headers `webhook-id`,
  * `webhook-timestamp` and `webhook-signature`, the last holding space-separated `v1,<base64>` entries (other
  * versions are ignored). Any entry may match any secret (rotation); every secret is compared against every
  * entry in constant time, without stopping at the first match.

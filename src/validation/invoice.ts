@@ -20,7 +20,7 @@ export const MetadataValue = Type.String({ maxLength: 500 });
 export const MetadataLimits = { maxProperties: 50 } as const;
 
 /**
- * The invoice as senders post it (CONTRACT.md §2). Unknown top-level properties are allowed and
+ * The invoice as senders post it (docs/api.md, The invoice). Unknown top-level properties are allowed and
  * forwarded untouched: senders add fields over time.
  */
 export const Invoice = Type.Object(

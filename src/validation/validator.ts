@@ -11,10 +11,10 @@ export interface Violation {
 
 export type ValidationResult =
   | { ok: true; invoice: Invoice }
-  /** `truncated`: there were more violations than `violations` lists (CONTRACT.md §1). */
+  /** `truncated`: there were more violations than `violations` lists (docs/api.md). */
   | { ok: false; violations: Violation[]; truncated: boolean };
 
-/** Most violations a 422 lists (CONTRACT.md §1). */
+/** Most violations a 422 lists (docs/api.md). */
 export const MAX_VIOLATIONS = 100;
 /** Serialized size budget of the listed violations: keeps the whole 422 answer under 64 KiB. */
 export const MAX_VIOLATIONS_BYTES = 60 * 1024;

@@ -12,7 +12,7 @@ import { startService, type RunningService } from '../support/service.js';
 // is about SQS, so the in-memory sender takes the sender's slot and shows what would have been sent.
 
 const QUEUE_URL = 'http://127.0.0.1:4566/000000000000/intake-fuzz';
-/** CONTRACT.md §1: the only answers intake may give to a content problem. */
+/** docs/api.md: the only answers intake may give to a content problem. */
 const CONTRACT_STATUSES = new Set([202, 400, 413, 415, 422]);
 const ERROR_BY_STATUS: Record<number, string> = {
   400: 'malformed_json',

@@ -6,7 +6,7 @@ import { InvoiceValidator, MAX_VIOLATIONS } from '../../src/validation/index.js'
 import { makeInvoice, postInvoice } from '../support/invoices.js';
 import { startService, type RunningService } from '../support/service.js';
 
-// CONTRACT.md §1: a 422 lists at most 100 violations, says "truncated" when there were more, and is
+// docs/api.md: a 422 lists at most 100 violations, says "truncated" when there were more, and is
 // never over 64 KiB. The time these bodies cost is measured in bench/hostile.ts, not here.
 const QUEUE_URL = 'http://127.0.0.1:4566/000000000000/bounded-422';
 const MAX_ANSWER_BYTES = 64 * 1024;

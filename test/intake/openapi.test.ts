@@ -9,7 +9,7 @@ import { InMemoryBatchSender } from '../../src/sender/index.js';
 import { makeInvoice, postInvoice } from '../support/invoices.js';
 import { REPO_ROOT, startService, type RunningService } from '../support/service.js';
 
-// CONTRACT.md §9: GET /openapi.json is an OpenAPI 3.1 document whose request body schema is the JSON Schema
+// docs/api.md: GET /openapi.json is an OpenAPI 3.1 document whose request body schema is the JSON Schema
 // the service validates with; docs/openapi.json is the same document; and the two agree invoice by invoice.
 const QUEUE_URL = 'http://127.0.0.1:4566/000000000000/openapi';
 const COMMITTED = path.join(REPO_ROOT, 'docs', 'openapi.json');
@@ -28,7 +28,7 @@ const line = (overrides: Record<string, unknown> = {}): Record<string, unknown> 
 const metadata = (count: number, value = 'v'): Record<string, string> =>
   Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${i}`, value]));
 
-/** [name, invoice overrides, valid?]: every rule of CONTRACT.md §2, each from both sides of its edge. */
+/** [name, invoice overrides, valid?]: every rule of docs/api.md, The invoice, each from both sides of its edge. */
 const CASES: [string, Record<string, unknown>, boolean][] = [
   ['the example invoice', {}, true],
   ['unknown top-level properties', { tax_rate: '0.2', nested: { a: [1, null] } }, true],

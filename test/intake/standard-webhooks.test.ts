@@ -7,7 +7,7 @@ import { makeInvoice, postInvoice } from '../support/invoices.js';
 import { attribute, createQueue, deleteQueue, receiveAll } from '../support/localstack.js';
 import { startService, type RunningService } from '../support/service.js';
 
-// SIGNATURE_SCHEME=standard-webhooks through the whole service (CONTRACT.md §7). Senders sign with the
+// SIGNATURE_SCHEME=standard-webhooks through the whole service (docs/api.md, Signatures). Senders sign with the
 // reference library (`standardwebhooks` on npm), as a provider built on it would.
 const QUEUE_URL = 'http://127.0.0.1:4566/000000000000/standard-webhooks-intake';
 const OLD_SECRET = 'whsec_b2xkLXNlY3JldC1yb3RhdGluZy1vdXQ=';

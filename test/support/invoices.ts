@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-/** A valid invoice (CONTRACT.md §2) with a unique id; fields can be overridden or removed (undefined). */
+/** A valid invoice (docs/api.md, The invoice) with a unique id; fields can be overridden or removed (undefined). */
 export function makeInvoice(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const invoice: Record<string, unknown> = {
     id: `inv_${randomUUID().replaceAll('-', '').slice(0, 20)}`,
