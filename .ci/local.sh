@@ -35,7 +35,7 @@ local: service starting on http://${HOST}:${PORT}  (tracing disabled: ${OTEL_SDK
       -d '{"id":"inv_1MtHbELkdIwHu7ix","customer_id":"cus_NffrFeUfNV2Hib","status":"open","currency":"USD","amount_due":2500,"created_at":"2026-11-24T10:15:00Z","lines":[{"description":"Label purchase","quantity":5,"unit_amount":500}]}'
   read it back from the queue:
     curl -s -X POST http://127.0.0.1:4566/ -H 'Content-Type: application/x-amz-json-1.0' \\
-      -H 'X-Amz-Target: AmazonSQS.ReceiveMessage' -d '{"QueueUrl":"${queue_url}","MessageAttributeNames":["All"]}'
+      -H 'X-Amz-Target: AmazonSQS.ReceiveMessage' -d '{"QueueUrl":"${queue_url}","MessageAttributeNames":["All"],"WaitTimeSeconds":10}'
 
 MSG
 exec npm start
