@@ -7,7 +7,13 @@ import { RingBuffer, type PendingInvoice } from './buffer/index.js';
 import { isFifoQueue, type Config } from './config/index.js';
 import { FileDeadLetterSink, type DeadLetterSink } from './deadletter/index.js';
 import { BatchDelivery, type BatchTracer } from './delivery/index.js';
-import { Flusher, type DrainResult } from './flusher/index.js';
+import {
+  FixedConcurrencyLimit,
+  Flusher,
+  GradientConcurrencyLimit,
+  type ConcurrencyLimit,
+  type DrainResult,
+} from './flusher/index.js';
 import {
   HmacSignatureCheck,
   Intake,
@@ -78,7 +84,20 @@ export class Service {
     this.highWater = Math.max(1, Math.floor(config.bufferCapacity * config.bufferHighWaterRatio));
     this.pipelineMetrics = new PipelineMetrics(options.metrics.meter);
     this.pipelineMetrics.observeBuffer(options.metrics.meter, this.buffer);
-    this.sender = options.sender ?? new WorkerBatchSender(sqsSenderOptions(config, config.flushConcurrency));
+    this.sender = options.sender ?? new WorkerBatchSender(sqsSenderOptions(config, config.flushConcurrencyMax));
+    const adaptive =
+      config.flushConcurrencyMin < config.flushConcurrencyMax
+        ? new GradientConcurrencyLimit({
+            initial: config.flushConcurrency,
+            min: config.flushConcurrencyMin,
+            max: config.flushConcurrencyMax,
+          })
+        : undefined;
+    const limit: ConcurrencyLimit = adaptive ?? new FixedConcurrencyLimit(config.flushConcurrency);
+    this.pipelineMetrics.observeFlusher(options.metrics.meter, {
+      limit: () => limit.current,
+      inFlight: () => this.flusher.batchesInFlight,
+    });
     const delivery = new BatchDelivery({
       sender: this.sender,
       deadLetter: options.deadLetter ?? new FileDeadLetterSink(config.deadLetterPath),
@@ -87,6 +106,7 @@ export class Service {
       retryBaseMs: config.retryBaseMs,
       retryMaxMs: config.retryMaxMs,
       ...(options.batchTracer ? { tracer: options.batchTracer } : {}),
+      ...(adaptive ? { onCall: (sample) => adaptive.observe(sample, this.flusher.batchesInFlight) } : {}),
     });
     this.flusher = new Flusher({
       buffer: this.buffer,
@@ -94,7 +114,7 @@ export class Service {
       logger,
       batchMaxMessages: config.batchMaxMessages,
       lingerMs: config.batchLingerMs,
-      concurrency: config.flushConcurrency,
+      limit,
       orderedGroups: fifo,
     });
     const secrets = parseSecrets(config.webhookSecrets);

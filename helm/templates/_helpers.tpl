@@ -85,6 +85,8 @@ bufferHighWaterRatio: BUFFER_HIGH_WATER_RATIO
 batchMaxMessages: BATCH_MAX_MESSAGES
 batchLingerMs: BATCH_LINGER_MS
 flushConcurrency: FLUSH_CONCURRENCY
+flushConcurrencyMin: FLUSH_CONCURRENCY_MIN
+flushConcurrencyMax: FLUSH_CONCURRENCY_MAX
 retryBaseMs: RETRY_BASE_MS
 retryMaxMs: RETRY_MAX_MS
 shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS

@@ -94,6 +94,14 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       );
     }
   }
+  const { flushConcurrency, flushConcurrencyMin, flushConcurrencyMax } = merged;
+  if (flushConcurrency < flushConcurrencyMin || flushConcurrency > flushConcurrencyMax) {
+    throw new ConfigError(
+      `invalid configuration: FLUSH_CONCURRENCY (${flushConcurrency}) must lie within ` +
+        `FLUSH_CONCURRENCY_MIN..FLUSH_CONCURRENCY_MAX (${flushConcurrencyMin}..${flushConcurrencyMax})`,
+      'FLUSH_CONCURRENCY',
+    );
+  }
   return merged;
 }
 

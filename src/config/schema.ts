@@ -46,7 +46,17 @@ export const ConfigSchema = Type.Object(
     flushConcurrency: Type.Integer({
       minimum: 1,
       maximum: 256,
-      description: 'SendMessageBatch calls in flight at once.',
+      description: 'SendMessageBatch calls in flight at start; adapts between the min and max that follow.',
+    }),
+    flushConcurrencyMin: Type.Integer({
+      minimum: 1,
+      maximum: 256,
+      description: 'Fewest SendMessageBatch calls in flight the adaptive limit may fall to.',
+    }),
+    flushConcurrencyMax: Type.Integer({
+      minimum: 1,
+      maximum: 256,
+      description: 'Most SendMessageBatch calls in flight (and keep-alive sockets); min = max fixes the limit.',
     }),
     retryBaseMs: Type.Integer({ minimum: 1, description: 'First retry backoff (full jitter, doubling).' }),
     retryMaxMs: Type.Integer({ minimum: 1, description: 'Backoff cap.' }),
@@ -121,6 +131,8 @@ export const ENVIRONMENT = {
   BATCH_MAX_MESSAGES: 'batchMaxMessages',
   BATCH_LINGER_MS: 'batchLingerMs',
   FLUSH_CONCURRENCY: 'flushConcurrency',
+  FLUSH_CONCURRENCY_MIN: 'flushConcurrencyMin',
+  FLUSH_CONCURRENCY_MAX: 'flushConcurrencyMax',
   RETRY_BASE_MS: 'retryBaseMs',
   RETRY_MAX_MS: 'retryMaxMs',
   SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',

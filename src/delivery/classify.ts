@@ -66,8 +66,31 @@ export function classifyCallFailure(error: unknown): CallFailureAction {
   return 'retry';
 }
 
-/** Entries SQS marks as its own fault, and throttling, are retried; other sender faults are dead-lettered. */
+/**
+ * True when a failed SendMessageBatch call says SQS (or the way to it) is overloaded: throttling, a
+ * 5xx answer, a timeout or a broken connection. An adaptive concurrency limit backs off on these;
+ * errors about the batch or the configuration (4xx) say nothing about load.
+ */
+export function signalsOverload(error: unknown): boolean {
+  const code = errorCode(error);
+  if (isThrottling(code)) return true;
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  if (status !== undefined) return status >= 500;
+  return code.startsWith('E') || code === 'TimeoutError' || code === 'RequestTimeout';
+}
+
+/** True when an entry SQS failed inside an answered call says it is overloaded: throttled, or SQS's own fault. */
+export function entrySignalsOverload(failure: { code: string; senderFault: boolean }): boolean {
+  return classifyEntryFailure(failure) === 'retry';
+}
+
+/**
+ * Entries SQS marks as its own fault, and throttling, are retried; other sender faults are
+ * dead-lettered, and so are content errors whatever their SenderFault flag says (LocalStack marks an
+ * invalid character `InvalidMessageContents` with SenderFault false: retrying it would never end).
+ */
 export function classifyEntryFailure(failure: { code: string; senderFault: boolean }): EntryFailureAction {
-  if (!failure.senderFault || isThrottling(failure.code)) return 'retry';
-  return 'dead_letter';
+  if (isThrottling(failure.code)) return 'retry';
+  if (BATCH_CONTENT_ERRORS.has(failure.code)) return 'dead_letter';
+  return failure.senderFault ? 'dead_letter' : 'retry';
 }

@@ -5,7 +5,14 @@ import type { DeadLetterReason, DeadLetterSink } from '../deadletter/index.js';
 import { toOutboundMessages, type BatchResult, type BatchSender } from '../sender/types.js';
 import type { PipelineMetrics } from '../telemetry/index.js';
 import { backoffCeilingMs, backoffMs } from './backoff.js';
-import { classifyCallFailure, classifyEntryFailure, errorCode, isThrottling } from './classify.js';
+import {
+  classifyCallFailure,
+  classifyEntryFailure,
+  entrySignalsOverload,
+  errorCode,
+  isThrottling,
+  signalsOverload,
+} from './classify.js';
 import { NoopBatchTracer, type BatchTracer } from './tracing.js';
 
 export interface BatchDeliveryOptions {
@@ -41,6 +48,8 @@ export interface CallSample {
   readonly outcome: 'ok' | 'error';
   /** The call or some of its entries were throttled. */
   readonly throttled: boolean;
+  /** The call or some of its entries failed in a way that says SQS is overloaded: throttling, 5xx, timeout. */
+  readonly overloaded: boolean;
 }
 
 /** What delivery could not get into SQS once told to give up (see {@link BatchDelivery.abandon}). */
@@ -203,6 +212,7 @@ export class BatchDelivery {
         durationMs,
         outcome: 'error',
         throttled: action === 'retry' && isThrottling(code),
+        overloaded: signalsOverload(error),
       });
       if (action === 'bisect') {
         this.logger.warn({ code, err: message, count: entries.length }, 'SQS refused the batch; splitting it');
@@ -227,6 +237,7 @@ export class BatchDelivery {
       durationMs,
       outcome: 'ok',
       throttled: result.failed.some((f) => isThrottling(f.code)),
+      overloaded: result.failed.some(entrySignalsOverload),
     });
     if (this.consecutiveCallFailures > 0) {
       this.logger.info({ afterFailures: this.consecutiveCallFailures }, 'SendMessageBatch recovered');

@@ -2,8 +2,10 @@ export { backoffCeilingMs, backoffMs } from './backoff.js';
 export {
   classifyCallFailure,
   classifyEntryFailure,
+  entrySignalsOverload,
   errorCode,
   isThrottling,
+  signalsOverload,
   type CallFailureAction,
   type EntryFailureAction,
 } from './classify.js';

@@ -1,3 +1,8 @@
 export { SQS_BATCH_MAX_BYTES, hasFullBatch, takeBatch, type BatchLimits } from './batch.js';
 export { Flusher, type DrainResult, type FlusherOptions } from './flusher.js';
-export { FixedConcurrencyLimit, type ConcurrencyLimit } from './limit.js';
+export {
+  FixedConcurrencyLimit,
+  GradientConcurrencyLimit,
+  type ConcurrencyLimit,
+  type GradientConcurrencyLimitOptions,
+} from './limit.js';

@@ -94,6 +94,23 @@ export class PipelineMetrics {
     );
   }
 
+  /** Reports the flusher's concurrency limit (adaptive or fixed) and the batches in flight. */
+  observeFlusher(meter: Meter, flusher: { limit: () => number; inFlight: () => number }): void {
+    const limit = meter.createObservableGauge('sqs_flush_concurrency_limit', {
+      description: 'SendMessageBatch calls the flusher may have in flight now (adapts to SQS latency and errors).',
+    });
+    const inFlight = meter.createObservableGauge('sqs_flush_in_flight', {
+      description: 'Batches in flight: being sent or waiting to be retried.',
+    });
+    meter.addBatchObservableCallback(
+      (result) => {
+        result.observe(limit, flusher.limit());
+        result.observe(inFlight, flusher.inFlight());
+      },
+      [limit, inFlight],
+    );
+  }
+
   reject(reason: RejectReason, attributes: Attributes = {}): void {
     this.rejected.add(1, { reason, ...attributes });
   }

@@ -101,7 +101,16 @@ describe('intake with a dedupe window', () => {
         assert.equal(retried.status, 202);
         assert.equal(retried.body.status, 'accepted');
       },
-      { sender, config: { bufferCapacity: 1, flushConcurrency: 1, batchLingerMs: 0 } },
+      {
+        sender,
+        config: {
+          bufferCapacity: 1,
+          flushConcurrency: 1,
+          flushConcurrencyMin: 1,
+          flushConcurrencyMax: 1,
+          batchLingerMs: 0,
+        },
+      },
     );
     assert.deepEqual(idsOf(sender.inner), [a.id, b.id, c.id]);
   });

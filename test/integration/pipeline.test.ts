@@ -277,6 +277,8 @@ describe('pipeline against a real LocalStack SQS', () => {
         bufferCapacity: 20,
         bufferHighWaterRatio: 0.5,
         flushConcurrency: 1,
+        flushConcurrencyMin: 1,
+        flushConcurrencyMax: 1,
         retryBaseMs: 20,
         retryMaxMs: 200,
       });

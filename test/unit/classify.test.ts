@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { backoffMs, classifyCallFailure, classifyEntryFailure, errorCode } from '../../src/delivery/index.js';
+import {
+  backoffMs,
+  classifyCallFailure,
+  classifyEntryFailure,
+  entrySignalsOverload,
+  errorCode,
+  signalsOverload,
+} from '../../src/delivery/index.js';
 
 /** An error shaped like the AWS SDK's service exceptions: a name and the HTTP status in $metadata. */
 function awsError(name: string, httpStatusCode?: number): Error {
@@ -76,6 +83,11 @@ describe('classifyEntryFailure', () => {
     }
   });
 
+  test('content errors are dead-lettered even when SQS does not blame the sender (LocalStack, invalid characters)', () => {
+    assert.equal(classifyEntryFailure({ code: 'InvalidMessageContents', senderFault: false }), 'dead_letter');
+    assert.equal(classifyEntryFailure({ code: 'MessageTooLong', senderFault: false }), 'dead_letter');
+  });
+
   test('other sender faults are dead-lettered', () => {
     for (const code of ['InvalidParameterValue', 'MessageTooLong', 'InvalidMessageContents', 'KMS.DisabledException']) {
       assert.equal(classifyEntryFailure({ code, senderFault: true }), 'dead_letter', code);
@@ -127,5 +139,31 @@ describe('backoffMs', () => {
     }
     // Jitter spreads the delays: 2000 draws over 400 values hit far more than a handful.
     assert.ok(seen.size > 100, `only ${seen.size} distinct delays`);
+  });
+});
+
+describe('signalsOverload (what makes an adaptive concurrency limit back off)', () => {
+  test('throttling, 5xx, timeouts and broken connections say SQS is overloaded', () => {
+    assert.equal(signalsOverload(awsError('ThrottlingException', 400)), true);
+    assert.equal(signalsOverload(awsError('RequestThrottled', 403)), true);
+    assert.equal(signalsOverload(awsError('InternalFailure', 500)), true);
+    assert.equal(signalsOverload(awsError('ServiceUnavailable', 503)), true);
+    assert.equal(signalsOverload(awsError('TimeoutError')), true);
+    assert.equal(signalsOverload(networkError('ECONNRESET')), true);
+    assert.equal(signalsOverload(networkError('ETIMEDOUT')), true);
+  });
+
+  test('4xx about the batch or the configuration say nothing about load', () => {
+    assert.equal(signalsOverload(awsError('BatchRequestTooLong', 400)), false);
+    assert.equal(signalsOverload(awsError('AccessDenied', 403)), false);
+    assert.equal(signalsOverload(awsError('QueueDoesNotExist', 400)), false);
+    assert.equal(signalsOverload(new Error('plain')), false);
+  });
+
+  test('an entry failed by SQS itself or throttled signals overload; an entry refused for its content does not', () => {
+    assert.equal(entrySignalsOverload({ code: 'InternalError', senderFault: false }), true);
+    assert.equal(entrySignalsOverload({ code: 'RequestThrottled', senderFault: true }), true);
+    assert.equal(entrySignalsOverload({ code: 'InvalidMessageContents', senderFault: true }), false);
+    assert.equal(entrySignalsOverload({ code: 'InvalidMessageContents', senderFault: false }), false);
   });
 });

@@ -106,6 +106,22 @@ describe('loadConfig', () => {
     assert.equal(error.setting, 'SQS_QUEUE_URL');
   });
 
+  test('FLUSH_CONCURRENCY outside FLUSH_CONCURRENCY_MIN..FLUSH_CONCURRENCY_MAX is refused, naming FLUSH_CONCURRENCY', () => {
+    const error = configError({ SQS_QUEUE_URL: QUEUE_URL, FLUSH_CONCURRENCY: '8', FLUSH_CONCURRENCY_MAX: '4' });
+    assert.match(
+      error.message,
+      /FLUSH_CONCURRENCY \(8\) must lie within FLUSH_CONCURRENCY_MIN\.\.FLUSH_CONCURRENCY_MAX \(2\.\.4\)/,
+    );
+    assert.equal(error.setting, 'FLUSH_CONCURRENCY');
+    const fixed = load({
+      SQS_QUEUE_URL: QUEUE_URL,
+      FLUSH_CONCURRENCY: '4',
+      FLUSH_CONCURRENCY_MIN: '4',
+      FLUSH_CONCURRENCY_MAX: '4',
+    });
+    assert.deepEqual([fixed.flushConcurrencyMin, fixed.flushConcurrency, fixed.flushConcurrencyMax], [4, 4, 4]);
+  });
+
   test('RETRY_MAX_MS below RETRY_BASE_MS is refused with an error naming RETRY_MAX_MS', () => {
     const error = configError({ SQS_QUEUE_URL: QUEUE_URL, RETRY_BASE_MS: '500', RETRY_MAX_MS: '100' });
     assert.match(error.message, /RETRY_MAX_MS/);
