@@ -105,7 +105,7 @@ describe('faults in the middle of a load, against LocalStack behind a fault-inje
     });
   }
 
-  it('the failures are counted as retries and send failures on /metrics', async () => {
+  it('the failures are counted as retries and send failures on /metrics; throttling lowers the concurrency limit', async () => {
     const queueUrl = await createQueue('fault-metrics');
     const proxy = TcpProxy.forUrl(LOCALSTACK_ENDPOINT);
     await proxy.start();
@@ -115,6 +115,8 @@ describe('faults in the middle of a load, against LocalStack behind a fault-inje
       assert.equal((await postInvoice(svc.url, makeInvoice())).status, 202);
       await new Promise((r) => setTimeout(r, 300));
       assert.ok((await metricValue(svc.url, 'sqs_send_failures_total', { code: 'ThrottlingException' })) > 0);
+      const limit = await metricValue(svc.url, 'sqs_flush_concurrency_limit');
+      assert.ok(limit >= 2 && limit < 8, `the adaptive limit backed off from 8 to ${limit} (bounds 2..64)`);
       await proxy.setMode('pass');
       assert.equal((await receiveAll(queueUrl, { expected: 1 })).length, 1);
       assert.ok((await metricValue(svc.url, 'sqs_retries_total')) > 0);
@@ -184,7 +186,9 @@ describe('SIGKILL', () => {
       }
     });
     try {
-      await new Promise((r) => setTimeout(r, 1500));
+      // Kill once enough was confirmed, however slow a busy machine makes that (not after a fixed time).
+      const deadline = Date.now() + 30000;
+      while (confirmed.length <= 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       svc.child.kill('SIGKILL');
       running = false;
       await Promise.all(loops);
