@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const localstack = process.env.LOCALSTACK_ENDPOINT ?? 'http://127.0.0.1:4566';
+const elasticmq = process.env.ELASTICMQ_ENDPOINT ?? 'http://127.0.0.1:9324';
 const started = [];
 
 async function answers(url) {
@@ -35,6 +36,24 @@ async function ensureLocalStack() {
     );
   }
   started.push(() => spawnSync('bash', [path.join(root, '.ci/localstack.sh'), 'stop'], { stdio: 'inherit' }));
+}
+
+async function ensureElasticMQ() {
+  if (await answers(`${elasticmq}/?Action=ListQueues`)) {
+    console.log(`test: reusing ElasticMQ at ${elasticmq}`);
+    return;
+  }
+  const port = new URL(elasticmq).port || '80';
+  const env = { ...process.env, ELASTICMQ_PORT: port };
+  console.log(`test: ElasticMQ not answering; starting it on port ${port} (.ci/elasticmq.sh start)`);
+  const result = spawnSync('bash', [path.join(root, '.ci/elasticmq.sh'), 'start'], { stdio: 'inherit', env });
+  if (result.status !== 0) {
+    throw new Error(
+      'ElasticMQ could not be started. Install it with `.ci/elasticmq.sh install` (needs Java 17+ and Maven), ' +
+        'or point ELASTICMQ_ENDPOINT at a running one (Docker: softwaremill/elasticmq-native).',
+    );
+  }
+  started.push(() => spawnSync('bash', [path.join(root, '.ci/elasticmq.sh'), 'stop'], { stdio: 'inherit', env }));
 }
 
 async function ensureJaeger() {
@@ -71,6 +90,7 @@ function runTests(files) {
         env: {
           ...process.env,
           LOCALSTACK_ENDPOINT: localstack,
+          ELASTICMQ_ENDPOINT: elasticmq,
           AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
           AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
           AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
@@ -96,6 +116,7 @@ let code = 1;
 try {
   ensureTools();
   await ensureLocalStack();
+  await ensureElasticMQ();
   await ensureJaeger();
   const args = process.argv.slice(2);
   code = await runTests(args.length > 0 ? args : ['dist/test/**/*.test.js']);
