@@ -49,7 +49,8 @@ const WARMUP_CALLS = 10;
  * latency stays flat more calls mean more throughput and the limit grows; once SQS (or this machine)
  * starts queueing, the latency rises above its long-term average and the limit shrinks by the same
  * ratio. Throttling, 5xx answers and timeouts cut it by `backoffRatio`, once per round trip: the calls
- * already in flight carry the same news. It never leaves [min, max].
+ * already in flight carry the same news. It grows only while all of it is in use, and never leaves
+ * [min, max].
  *
  * Hand-written (≈ 100 lines) because npm has no maintained adaptive-limit package; the algorithm is
  * Gradient2's: gradient = clamp(tolerance × longRtt / shortRtt, 0.5, 1), new = limit × gradient + √limit.
@@ -90,7 +91,9 @@ export class GradientConcurrencyLimit implements ConcurrencyLimit {
 
   /**
    * Learns from one finished SendMessageBatch call. `inFlight` is how many batches were out when it
-   * ended: a limit that is not being used (fewer than half in flight) does not grow.
+   * ended (itself included): the limit grows only while it is what holds batches back (all of it in
+   * use). Netflix's Gradient2 grows from half; on a shared machine more calls than needed only cost
+   * CPU at both ends and leave batches less full.
    */
   observe(sample: CallSample, inFlight: number): void {
     if (sample.overloaded) {
@@ -112,7 +115,7 @@ export class GradientConcurrencyLimit implements ConcurrencyLimit {
     if (this.longRttMs > 2 * this.shortRttMs) this.longRttMs *= 0.95;
     if (this.samples < WARMUP_CALLS || this.shortRttMs <= 0) return;
     const gradient = clamp((this.tolerance * this.longRttMs) / this.shortRttMs, 0.5, 1);
-    if (gradient >= 1 && inFlight < this.estimate / 2) return;
+    if (gradient >= 1 && inFlight < this.current) return;
     const target = this.estimate * gradient + Math.sqrt(this.estimate);
     this.estimate = clamp(this.estimate * (1 - this.smoothing) + target * this.smoothing, this.min, this.max);
   }

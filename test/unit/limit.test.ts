@@ -40,10 +40,12 @@ describe('GradientConcurrencyLimit', () => {
     assert.equal(limit.current, 40, 'capped at max');
   });
 
-  test('does not grow while the limit is not being used (fewer than half of it in flight)', () => {
+  test('does not grow while the limit is not what holds batches back (fewer in flight than allowed)', () => {
     const { limit } = rig({ initial: 8, min: 2, max: 64 });
-    for (let i = 0; i < 500; i += 1) limit.observe(ok(20), 1);
+    for (let i = 0; i < 500; i += 1) limit.observe(ok(20), 7);
     assert.equal(limit.current, 8);
+    for (let i = 0; i < 5; i += 1) limit.observe(ok(20), limit.current);
+    assert.ok(limit.current > 8, 'all of it in use: it grows');
   });
 
   test('shrinks when the latency rises above the long-term average, and grows back once it falls', () => {
