@@ -1,8 +1,54 @@
 import path from 'node:path';
 
-/** The five things the bench can put under load, side by side in one run. */
-export const TARGET_NAMES = ['service', 'service-sampled', 'service-notrace', 'bare', 'koa-sqs'] as const;
+/** What the bench can put under load, side by side in one run. */
+export const TARGET_NAMES = [
+  'service',
+  'service-sampled',
+  'service-notrace',
+  'bare',
+  'koa-sqs',
+  'service-emq',
+  'service-notrace-emq',
+  'service-notrace-emq-delay',
+  'service-notrace-emq-delay-fixed',
+  'batch-manager',
+] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
+
+/** How a target is run: which program, with what tracing, against which SQS. */
+export interface TargetSetup {
+  program: 'service' | 'bare' | 'koa-sqs' | 'batch-manager';
+  /** all: every request traced; sampled: 10% head sampling; off: OTEL_SDK_DISABLED. */
+  tracing: 'all' | 'sampled' | 'off';
+  sqs: 'localstack' | 'elasticmq' | 'none';
+  /** Through the fault proxy, which holds every SQS answer back by `--sqs-delay`. */
+  delayed: boolean;
+  /** Extra environment for this target (before --service-env). */
+  env: Record<string, string>;
+}
+
+const setup = (
+  program: TargetSetup['program'],
+  tracing: TargetSetup['tracing'],
+  sqs: TargetSetup['sqs'],
+  extra: Partial<Pick<TargetSetup, 'delayed' | 'env'>> = {},
+): TargetSetup => ({ program, tracing, sqs, delayed: extra.delayed ?? false, env: extra.env ?? {} });
+
+/** A fixed limit of 8 calls in flight: the behaviour before the adaptive limit, for comparison. */
+const FIXED_CONCURRENCY = { FLUSH_CONCURRENCY: '8', FLUSH_CONCURRENCY_MIN: '8', FLUSH_CONCURRENCY_MAX: '8' };
+
+export const TARGET_SETUPS: Record<TargetName, TargetSetup> = {
+  service: setup('service', 'all', 'localstack'),
+  'service-sampled': setup('service', 'sampled', 'localstack'),
+  'service-notrace': setup('service', 'off', 'localstack'),
+  bare: setup('bare', 'off', 'none'),
+  'koa-sqs': setup('koa-sqs', 'off', 'localstack'),
+  'service-emq': setup('service', 'all', 'elasticmq'),
+  'service-notrace-emq': setup('service', 'off', 'elasticmq'),
+  'service-notrace-emq-delay': setup('service', 'off', 'elasticmq', { delayed: true }),
+  'service-notrace-emq-delay-fixed': setup('service', 'off', 'elasticmq', { delayed: true, env: FIXED_CONCURRENCY }),
+  'batch-manager': setup('batch-manager', 'off', 'elasticmq'),
+};
 
 /** What a target is, in one line, for the results file. */
 export const TARGET_DESCRIPTIONS: Record<TargetName, string> = {
@@ -14,6 +60,15 @@ export const TARGET_DESCRIPTIONS: Record<TargetName, string> = {
   bare: 'bench/reference/bare-http.ts: node:http, reads the body, answers 202 (the ceiling)',
   'koa-sqs':
     'bench/reference/koa-sqs.ts: Koa + koa-body + the same validator, awaits one SendMessage per request (SDK defaults)',
+  'service-emq': 'the real service, every request traced (as `service`), against ElasticMQ instead of LocalStack',
+  'service-notrace-emq':
+    'the real service, tracing off, against ElasticMQ (the faster SQS: the service, not its SQS, is measured)',
+  'service-notrace-emq-delay':
+    'as service-notrace-emq, through the fault proxy holding every SQS answer back by `--sqs-delay`: the adaptive concurrency limit (defaults 8, 2..64)',
+  'service-notrace-emq-delay-fixed':
+    'the same delay, with the concurrency fixed at 8 (FLUSH_CONCURRENCY_MIN = MAX = 8), the behaviour before the adaptive limit',
+  'batch-manager':
+    "bench/reference/batch-manager/: AWS SDK for Java v2 SqsAsyncBatchManager (send frequency 10 ms, batches of 10) behind the JDK's HTTP server, same route and JSON Schema, against ElasticMQ; 202 before sending, no retry of failed entries",
 };
 
 export interface BenchOptions {
@@ -23,11 +78,11 @@ export interface BenchOptions {
   ratesPerSecond: number[];
   /** Length of one recorded step. Default: 30 s (smoke: 3 s). */
   stepDurationMs: number;
-  /** Unrecorded load before a target's first step (JIT, sockets, Jaeger probe). Default: 3 s (smoke: 1 s). */
+  /** Unrecorded load before a target's first step (JIT, sockets, Jaeger probe). Default: 5 s (smoke: 1 s). */
   warmupMs: number;
-  /** Rate of the warm-up. Default: 200/s. */
+  /** Rate of the warm-up. Default: 500/s (koa-sqs: at most 200/s; smoke: 100/s). */
   warmupRatePerSecond: number;
-  /** Targets, in the order they run within each rate. Default: all five (smoke: service-notrace). */
+  /** Targets, in the order they run within each rate. Default: all (smoke: service-notrace). */
   targets: TargetName[];
   /** Where the results file goes. Default: bench/results (smoke: bench/.work/smoke-<time>). */
   outDir: string;
@@ -50,6 +105,8 @@ export interface BenchOptions {
   drainTimeoutMs: number;
   /** Extra environment for the service targets (experiments: FLUSH_CONCURRENCY=16, ...). Default: none. */
   serviceEnv: Record<string, string>;
+  /** Added to every SQS answer of the `-delay` targets by the fault proxy. Default: 30 ms. */
+  sqsDelayMs: number;
 }
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -61,7 +118,9 @@ const USAGE = `usage: node dist/bench/run.js [options]
   --smoke                    ~5 s: service-notrace at one low rate (CI); writes to bench/.work unless --out
   --rates 500,1000,2000      offered rates, requests/s (default 500,1000,2000,3000,4000,6000,10000)
   --duration 30s             length of one step (ms, s or m suffix; default 30s)
-  --warmup 3s                unrecorded warm-up per target before its first step
+  --warmup 5s                unrecorded warm-up per target before its first step
+  --warmup-rate 500          its rate, requests/s (koa-sqs: at most 200)
+  --sqs-delay 30ms           what the fault proxy adds to every SQS answer of the -delay targets
   --targets a,b              any of ${TARGET_NAMES.join(', ')} (default all)
   --out DIR                  folder for the results file (default bench/results)
   --timeout 5s               vegeta per-request timeout
@@ -92,8 +151,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     smoke,
     ratesPerSecond: smoke ? [200] : [500, 1000, 2000, 3000, 4000, 6000, 10000],
     stepDurationMs: smoke ? 3000 : 30000,
-    warmupMs: smoke ? 1000 : 3000,
-    warmupRatePerSecond: smoke ? 100 : 200,
+    warmupMs: smoke ? 1000 : 5000,
+    warmupRatePerSecond: smoke ? 100 : 500,
     targets: smoke ? ['service-notrace'] : [...TARGET_NAMES],
     outDir: smoke ? path.join(REPO_ROOT, 'bench', '.work', `smoke-${stamp}`) : DEFAULT_RESULTS_DIR,
     workDir: path.join(REPO_ROOT, 'bench', '.work', `${smoke ? 'smoke' : 'run'}-${stamp}`),
@@ -104,6 +163,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     stopBelowSuccess: 0.5,
     drainTimeoutMs: 60000,
     serviceEnv: {},
+    sqsDelayMs: 30,
   };
   for (let i = 0; i < argv.length; i += 1) {
     const flag = argv[i] as string;
@@ -130,6 +190,15 @@ export function parseOptions(argv: string[]): BenchOptions {
         break;
       case '--warmup':
         options.warmupMs = parseDurationMs(value());
+        break;
+      case '--warmup-rate':
+        options.warmupRatePerSecond = Number(value());
+        if (!Number.isInteger(options.warmupRatePerSecond) || options.warmupRatePerSecond <= 0) {
+          throw new Error('--warmup-rate wants a positive integer');
+        }
+        break;
+      case '--sqs-delay':
+        options.sqsDelayMs = parseDurationMs(value());
         break;
       case '--targets':
         options.targets = value()

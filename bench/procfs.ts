@@ -99,7 +99,7 @@ function allProcesses(): Map<number, { comm: string; cpu: number }> {
 /** Processes whose CPU is attributed during a step; the rest of the machine's busy time is "other". */
 export interface WatchedProcesses {
   target?: number;
-  localstack?: number;
+  sqs?: number;
   /** The trace collector, when tracing-on runs export to it on this machine. */
   jaeger?: number;
 }
@@ -108,13 +108,13 @@ export interface WatchedProcesses {
 export interface CpuWindow {
   seconds: number;
   targetPct: number | undefined;
-  localstackPct: number | undefined;
+  sqsPct: number | undefined;
   jaegerPct: number | undefined;
   /** The load generator: children of this process reaped during the window (vegeta). */
   vegetaPct: number;
   /** Busy time of the whole machine, % of one core (the machine has nproc × 100). */
   machinePct: number;
-  /** Machine busy time not explained by target, LocalStack, Jaeger and vegeta (other work, this harness, the kernel). */
+  /** Machine busy time not explained by target, its SQS server, Jaeger and vegeta (other work, this harness, the kernel). */
   otherPct: number;
   /** Peak VmRSS of the target sampled during the window, bytes. */
   targetPeakRssBytes: number | undefined;
@@ -131,7 +131,7 @@ export interface CpuWindow {
 export class CpuMeter {
   private readonly startedAt = performance.now();
   private readonly startTarget: number | undefined;
-  private readonly startLocalstack: number | undefined;
+  private readonly startSqs: number | undefined;
   private readonly startJaeger: number | undefined;
   private readonly startChildren = reapedChildrenCpuSeconds();
   private readonly startMachine = machineCpuSeconds();
@@ -145,7 +145,7 @@ export class CpuMeter {
     sampleEveryMs = 100,
   ) {
     this.startTarget = pids.target === undefined ? undefined : processCpuSeconds(pids.target);
-    this.startLocalstack = pids.localstack === undefined ? undefined : processCpuSeconds(pids.localstack);
+    this.startSqs = pids.sqs === undefined ? undefined : processCpuSeconds(pids.sqs);
     this.startJaeger = pids.jaeger === undefined ? undefined : processCpuSeconds(pids.jaeger);
     this.sample();
     this.sampler = setInterval(() => this.sample(), sampleEveryMs);
@@ -169,13 +169,13 @@ export class CpuMeter {
       return end === undefined ? undefined : end - start;
     };
     const target = delta(this.pids.target, this.startTarget);
-    const localstack = delta(this.pids.localstack, this.startLocalstack);
+    const sqs = delta(this.pids.sqs, this.startSqs);
     const jaeger = delta(this.pids.jaeger, this.startJaeger);
     const vegeta = reapedChildrenCpuSeconds() - this.startChildren;
     const machine = machineCpuSeconds().busy - this.startMachine.busy;
-    const other = machine - (target ?? 0) - (localstack ?? 0) - (jaeger ?? 0) - vegeta;
+    const other = machine - (target ?? 0) - (sqs ?? 0) - (jaeger ?? 0) - vegeta;
     const overflows = listenOverflows();
-    const watched = new Set([this.pids.target, this.pids.localstack, this.pids.jaeger, process.pid]);
+    const watched = new Set([this.pids.target, this.pids.sqs, this.pids.jaeger, process.pid]);
     const busiestOthers: CpuWindow['busiestOthers'] = [];
     for (const [pid, now] of allProcesses()) {
       if (watched.has(pid)) continue;
@@ -188,7 +188,7 @@ export class CpuMeter {
     return {
       seconds,
       targetPct: pct(target),
-      localstackPct: pct(localstack),
+      sqsPct: pct(sqs),
       jaegerPct: pct(jaeger),
       vegetaPct: 100 * (vegeta / seconds),
       machinePct: 100 * (machine / seconds),

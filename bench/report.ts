@@ -44,6 +44,8 @@ export interface StepResult {
     meanCallMs: number | undefined;
     /** Requests answered 503 because the buffer was full (the service's own count). */
     bufferFull: number;
+    /** Accepted invoices written to the dead-letter file instead (none expected). */
+    deadLettered?: number;
   };
   cpu?: CpuWindow;
   /** From bench/probe.ts inside the target, over the attack window. */
@@ -116,17 +118,35 @@ const COLUMNS = [
   'msgs/batch',
   'SQS call ms',
   'CPU %',
+  'CPU µs/inv',
   'loop p99 ms',
   'loop max ms',
   'GC %',
   'peak RSS MB',
-  'LocalStack CPU %',
+  'SQS server CPU %',
   'Jaeger CPU %',
   'vegeta CPU %',
   'other CPU %',
   'listen overflows',
   'drain s',
 ] as const;
+
+/**
+ * CPU time of the target (all its threads) per invoice it answered 2xx, µs: CPU % of one core over
+ * the attack ÷ successful answers per second.
+ */
+export function cpuMicrosPerInvoice(s: StepResult): number | undefined {
+  const pctOfCore = s.cpu?.targetPct;
+  const perSecond = s.throughputPerSecond;
+  if (pctOfCore === undefined || perSecond === undefined || perSecond <= 0) return undefined;
+  return (pctOfCore / 100) * (1e6 / perSecond);
+}
+
+/** Accepted invoices that neither reached SQS nor the dead-letter file by the end of the drain. */
+export function undelivered(s: StepResult): number | undefined {
+  if (s.sqs === undefined || s.drained === false) return undefined;
+  return Math.max(0, s.sqs.accepted - s.sqs.messages - (s.sqs.deadLettered ?? 0));
+}
 
 function stepRow(s: StepResult): string[] {
   if (s.outcome !== 'ok') {
@@ -147,11 +167,12 @@ function stepRow(s: StepResult): string[] {
     fmt(s.sqs?.messagesPerBatch, 2),
     fmt(s.sqs?.meanCallMs, 1),
     fmt(s.cpu?.targetPct),
+    fmt(cpuMicrosPerInvoice(s)),
     ms(s.probe?.loopP99Ms),
     ms(s.probe?.loopMaxMs),
     fmt(s.probe?.gcPct, 1),
     mb(s.cpu?.targetPeakRssBytes),
-    fmt(s.cpu?.localstackPct),
+    fmt(s.cpu?.sqsPct ?? (s.cpu as { localstackPct?: number } | undefined)?.localstackPct),
     fmt(s.cpu?.jaegerPct),
     fmt(s.cpu?.vegetaPct),
     fmt(s.cpu?.otherPct),
@@ -207,12 +228,19 @@ const pct = (r: number | undefined): string => (r === undefined ? 'n/a' : `${(r 
 /** Throughput ratios per rate and at the peak. */
 export function ratiosMarkdown(results: BenchResults): string {
   const { steps } = results;
-  const pairs: [string, TargetName, TargetName][] = [
-    ['service (no trace) / bare', 'service-notrace', 'bare'],
-    ['service (no trace) / koa-sqs', 'service-notrace', 'koa-sqs'],
-    ['tracing on / tracing off', 'service', 'service-notrace'],
-    ['sampled 10% / tracing off', 'service-sampled', 'service-notrace'],
-  ];
+  const pairs = (
+    [
+      ['service (no trace) / bare', 'service-notrace', 'bare'],
+      ['service (no trace) / koa-sqs', 'service-notrace', 'koa-sqs'],
+      ['tracing on / tracing off', 'service', 'service-notrace'],
+      ['sampled 10% / tracing off', 'service-sampled', 'service-notrace'],
+      ['ElasticMQ: service (no trace) / bare', 'service-notrace-emq', 'bare'],
+      ['ElasticMQ: service (no trace) / batch-manager', 'service-notrace-emq', 'batch-manager'],
+      ['ElasticMQ: tracing on / off', 'service-emq', 'service-notrace-emq'],
+      ['ElasticMQ +delay, adaptive / no delay', 'service-notrace-emq-delay', 'service-notrace-emq'],
+      ['ElasticMQ +delay, fixed 8 / no delay', 'service-notrace-emq-delay-fixed', 'service-notrace-emq'],
+    ] as [string, TargetName, TargetName][]
+  ).filter(([, a, b]) => results.targets.includes(a) && results.targets.includes(b));
   const rows = results.ratesPerSecond.map((rate) => [
     String(rate),
     ...pairs.map(([, a, b]) =>
@@ -335,6 +363,119 @@ export function verdicts(results: BenchResults): TargetVerdict[] {
   return out;
 }
 
+/** The targets of issue 14 (performance round two), judged from this run's numbers. */
+export function issue14Verdicts(results: BenchResults): TargetVerdict[] {
+  const { steps } = results;
+  const out: TargetVerdict[] = [];
+  const judge = (ok: boolean | undefined): TargetVerdict['verdict'] =>
+    ok === undefined ? 'n/a' : ok ? 'met' : 'missed';
+  const has = (t: TargetName): boolean => results.targets.includes(t);
+  const rateOf = (t: TargetName): number | undefined => (has(t) ? highestSustained(steps, t) : undefined);
+  const lost = (t: TargetName): number =>
+    steps.filter((s) => s.target === t).reduce((sum, s) => sum + (undelivered(s) ?? 0), 0);
+
+  const emq = rateOf('service-notrace-emq');
+  const bare = rateOf('bare');
+  const bareTop = steps
+    .filter((s) => s.target === 'bare' && s.outcome === 'ok')
+    .sort((a, b) => b.ratePerSecond - a.ratePerSecond)[0];
+  const vsBare = ratio(emq, bare);
+  const manager = rateOf('batch-manager');
+  const vsManager = ratio(emq, manager);
+  const managerAccepted = steps
+    .filter((s) => s.target === 'batch-manager')
+    .reduce((sum, s) => sum + (s.sqs?.accepted ?? 0), 0);
+  out.push({
+    goal: 'sustained rate on ElasticMQ ≥ 1.5× the SqsAsyncBatchManager server',
+    measured:
+      emq === undefined || manager === undefined
+        ? `not measured${results.targetNotes['batch-manager'] ? ` (${results.targetNotes['batch-manager']})` : ''}`
+        : `${emq}/s vs ${manager}/s: ${fmt(vsManager, 2)}×; batch-manager accepted ${managerAccepted} over the run, ` +
+          `${lost('batch-manager')} of them never landed`,
+    verdict: judge(vsManager === undefined ? undefined : vsManager >= 1.5),
+  });
+  out.push({
+    goal: 'sustained rate on ElasticMQ ≥ 70% of bare node:http, nothing accepted lost',
+    measured:
+      emq === undefined || bare === undefined
+        ? 'not measured'
+        : `${emq}/s vs bare ${bare}/s: ${pct(vsBare)}; undelivered after drain: ${lost('service-notrace-emq')}` +
+          (bareTop !== undefined && sustained(bareTop)
+            ? ' (bare sustained the highest rate offered: a lower bound for bare)'
+            : ''),
+    verdict: judge(vsBare === undefined ? undefined : vsBare >= 0.7 && lost('service-notrace-emq') === 0),
+  });
+
+  for (const [target, where, limitMs] of [
+    ['service-notrace', 'LocalStack', 5],
+    ['service-notrace-emq', 'ElasticMQ', 3],
+  ] as const) {
+    const at2k = step(steps, target, 2000);
+    out.push({
+      goal: `ack p99 at 2,000/s ≤ ${limitMs} ms on ${where} (tracing off)`,
+      measured: at2k?.latencyMs
+        ? `p99 ${at2k.latencyMs.p99.toFixed(2)} ms (${fmt((at2k.success ?? 0) * 100, 2)}% ok)`
+        : 'not measured',
+      verdict: judge(at2k?.latencyMs ? at2k.latencyMs.p99 <= limitMs && at2k.success === 1 : undefined),
+    });
+  }
+
+  const delayed = rateOf('service-notrace-emq-delay');
+  const fixed = rateOf('service-notrace-emq-delay-fixed');
+  const vsUndelayed = ratio(delayed, emq);
+  out.push({
+    goal: 'with SQS answers delayed (fault proxy), sustained rate ≥ 80% of the same without the delay',
+    measured:
+      delayed === undefined || emq === undefined
+        ? 'not measured'
+        : `adaptive ${delayed}/s vs ${emq}/s: ${pct(vsUndelayed)}` +
+          (fixed === undefined ? '' : `; fixed at 8 calls: ${fixed}/s (${pct(ratio(fixed, emq))})`),
+    verdict: judge(vsUndelayed === undefined ? undefined : vsUndelayed >= 0.8),
+  });
+
+  for (const [traced, untraced, where] of [
+    ['service', 'service-notrace', 'LocalStack'],
+    ['service-emq', 'service-notrace-emq', 'ElasticMQ'],
+  ] as const) {
+    if (!has(traced) || !has(untraced)) continue;
+    const peak = peakThroughput(steps, untraced);
+    const tracedAt = peak === undefined ? undefined : step(steps, traced, peak.ratePerSecond);
+    const r = ratio(tracedAt?.throughputPerSecond, peak?.throughputPerSecond);
+    out.push({
+      goal: `every request traced ≥ 85% of untraced throughput at the untraced peak (${where})`,
+      measured:
+        r === undefined
+          ? `n/a${results.targetNotes[traced] ? ` (${results.targetNotes[traced]})` : ''}`
+          : `${fmt(tracedAt?.throughputPerSecond)}/s vs ${fmt(peak?.throughputPerSecond)}/s at ${peak?.ratePerSecond}/s offered: ${pct(r)}`,
+      verdict: judge(r === undefined ? undefined : r >= 0.85),
+    });
+  }
+
+  for (const [untraced, traced, where] of [
+    ['service-notrace', 'service', 'LocalStack'],
+    ['service-notrace-emq', 'service-emq', 'ElasticMQ'],
+  ] as const) {
+    if (!has(untraced)) continue;
+    const off = step(steps, untraced, 2000);
+    const on = step(steps, traced, 2000);
+    const offUs = off ? cpuMicrosPerInvoice(off) : undefined;
+    const onUs = on ? cpuMicrosPerInvoice(on) : undefined;
+    out.push({
+      goal: `CPU per invoice at 2,000/s, all threads, ≤ 100 µs untraced and ≤ 150 µs traced (${where})`,
+      measured: `untraced ${fmt(offUs)} µs, traced ${fmt(onUs)} µs`,
+      verdict: offUs === undefined ? 'n/a' : judge(offUs <= 100 && (onUs === undefined || onUs <= 150)),
+    });
+  }
+
+  const rss = results.bufferFull?.fullRssBytes;
+  out.push({
+    goal: 'RSS ≤ 150 MB with the default buffer full',
+    measured: rss === undefined ? 'not measured' : `${mb(rss)} MB VmRSS (${results.bufferFull?.depth ?? '?'} buffered)`,
+    verdict: judge(rss === undefined ? undefined : rss <= 150 * 1048576),
+  });
+  return out;
+}
+
 /** What the "other CPU %" column says about work outside the bench during the steps. */
 function noiseSummary(steps: StepResult[]): string {
   const measured = steps.filter((s) => s.outcome === 'ok' && s.cpu !== undefined);
@@ -364,7 +505,7 @@ export function resultsMarkdown(results: BenchResults, extra: string[] = []): st
   lines.push(
     `- ${m.nproc} CPUs (${m.cpuModel}), ${(m.memTotalBytes / 1073741824).toFixed(1)} GiB memory, Linux ${m.kernel}`,
     `- Code measured: ${m.code}`,
-    `- Node ${m.nodeVersion} (service and references), LocalStack ${m.localstackVersion} (host mode, same machine), vegeta ${m.vegeta}`,
+    `- Node ${m.nodeVersion} (service and references), LocalStack ${m.localstackVersion} (host mode, same machine)${results.targets.some((t) => t.includes('emq')) ? ', ElasticMQ 1.6.14 (JVM, same machine; .ci/elasticmq.sh)' : ''}, vegeta ${m.vegeta}`,
     `- Load average (1/5/15 min) before: ${m.loadBefore.map((l) => l.toFixed(2)).join(' / ')}, after: ${m.loadAfter
       .map((l) => l.toFixed(2))
       .join(' / ')}`,
@@ -429,6 +570,17 @@ export function resultsMarkdown(results: BenchResults, extra: string[] = []): st
       '',
     );
     if (b.heap) lines.push(b.heap, '');
+  }
+  if (results.mode === 'full' && results.targets.some((t) => t.includes('emq'))) {
+    lines.push('## Targets of issue 14', '');
+    lines.push(
+      markdownTable(
+        ['goal', 'measured', 'verdict'],
+        issue14Verdicts(results).map((v) => [v.goal, v.measured, v.verdict === 'met' ? 'met' : `**${v.verdict}**`]),
+        ['---', '---', '---'],
+      ),
+    );
+    lines.push('');
   }
   if (results.mode === 'full') {
     lines.push('## Targets of issue 6', '');

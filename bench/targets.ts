@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { REPO_ROOT, type TargetName } from './options.js';
+import { REPO_ROOT, TARGET_SETUPS, type TargetName } from './options.js';
+import { Invoice } from '../src/validation/index.js';
 import { track } from './processes.js';
 import { LOCALSTACK_ENDPOINT } from './sqs.js';
 
@@ -17,6 +18,8 @@ export interface TargetSpec {
   name: TargetName;
   /** Queue URL; required by the service and koa-sqs. */
   queueUrl?: string;
+  /** SQS endpoint (LocalStack, ElasticMQ, or the fault proxy in front of one). Default: LocalStack. */
+  sqsEndpoint?: string;
   workDir: string;
   /** Extra environment (overrides), e.g. BUFFER_CAPACITY or a dead SQS_ENDPOINT. */
   env?: Record<string, string>;
@@ -64,6 +67,29 @@ function npmStartArgs(): string[] {
   return args;
 }
 
+let batchManagerClasspath: string | undefined;
+
+/** Builds the SqsAsyncBatchManager reference on first use (Maven + javac, cached in .cache); its classpath. */
+function batchManagerJava(): string {
+  if (batchManagerClasspath === undefined) {
+    const build = spawnSync('bash', [path.join(REPO_ROOT, 'bench', 'reference', 'batch-manager', 'build.sh')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    if (build.status !== 0)
+      throw new Error('the batch-manager reference could not be built (needs Java 17+ and Maven)');
+    batchManagerClasspath = build.stdout.trim();
+  }
+  return batchManagerClasspath;
+}
+
+/** The service's invoice schema as JSON Schema, for the Java reference (the same validation). */
+function invoiceSchemaFile(workDir: string): string {
+  const file = path.join(workDir, 'invoice.schema.json');
+  writeFileSync(file, JSON.stringify(Invoice));
+  return file;
+}
+
 function commandFor(spec: TargetSpec): string[] {
   const profile = [
     ...(spec.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${spec.cpuProfileDir}`] : []),
@@ -72,10 +98,11 @@ function commandFor(spec: TargetSpec): string[] {
     '--require',
     './dist/bench/probe.js',
   ];
-  switch (spec.name) {
+  switch (TARGET_SETUPS[spec.name].program) {
+    case 'batch-manager':
+      // A JVM: no node flags, no probe; a heap cap like the service's container would have.
+      return ['-Xmx256m', '-cp', batchManagerJava(), 'BatchManagerServer'];
     case 'service':
-    case 'service-sampled':
-    case 'service-notrace':
       return [...profile, ...npmStartArgs()];
     case 'bare':
       return [...profile, 'dist/bench/reference/bare-http.js'];
@@ -96,10 +123,11 @@ export async function startTarget(spec: TargetSpec): Promise<RunningTarget> {
     OTEL_SERVICE_NAME: spec.otelServiceName ?? 'invoice-webhook-bench',
     OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
   };
+  const setup = TARGET_SETUPS[spec.name];
   const tracing =
-    spec.name === 'service'
+    setup.tracing === 'all'
       ? otlp
-      : spec.name === 'service-sampled'
+      : setup.tracing === 'sampled'
         ? { ...otlp, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }
         : { OTEL_SDK_DISABLED: 'true' };
   const env: Record<string, string> = {
@@ -108,25 +136,30 @@ export async function startTarget(spec: TargetSpec): Promise<RunningTarget> {
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
     AWS_REGION: 'us-east-1',
-    SQS_ENDPOINT: LOCALSTACK_ENDPOINT,
+    SQS_ENDPOINT: spec.sqsEndpoint ?? LOCALSTACK_ENDPOINT,
     ...(spec.queueUrl ? { SQS_QUEUE_URL: spec.queueUrl } : {}),
     PORT: String(port),
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     DEAD_LETTER_PATH: path.join(spec.workDir, `${label}.dead-letter.jsonl`),
     ...tracing,
+    ...setup.env,
     ...spec.env,
     BENCH_PROBE_FILE: probeFile,
+    ...(setup.program === 'batch-manager' ? { INVOICE_SCHEMA_FILE: invoiceSchemaFile(spec.workDir) } : {}),
   };
   const log = createWriteStream(logFile);
-  const child = spawn(nodeBinary(), commandFor(spec), { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const binary = setup.program === 'batch-manager' ? 'java' : nodeBinary();
+  const child = spawn(binary, commandFor(spec), { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   track(child, label);
   child.stdout.pipe(log, { end: false });
   child.stderr.pipe(log, { end: false });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
 
-  const deadline = Date.now() + 20000;
+  // A JVM with the AWS SDK takes longer to start than node, the more so on a busy machine.
+  const startupMs = setup.program === 'batch-manager' ? 90000 : 20000;
+  const deadline = Date.now() + startupMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`${label} exited (${child.exitCode ?? child.signalCode}) before answering; see ${logFile}`);
@@ -139,7 +172,7 @@ export async function startTarget(spec: TargetSpec): Promise<RunningTarget> {
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${label} did not answer /livez within 20 s; see ${logFile}`);
+      throw new Error(`${label} did not answer /livez within ${startupMs / 1000} s; see ${logFile}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -33,6 +33,12 @@ export class TcpProxy {
   private mode: ProxyMode = 'pass';
   /** Extra delay before each chunk is forwarded in pass mode. */
   delayMs = 0;
+  /**
+   * Pass mode: holds every chunk from the target back by this long, without slowing the stream
+   * behind it (the benchmark's "SQS is 30 ms further away"): one request and one answer per call
+   * add exactly this much to each call.
+   */
+  answerDelayMs = 0;
   /** Connections accepted so far. */
   connections = 0;
   port = 0;
@@ -120,6 +126,13 @@ export class TcpProxy {
         }
       });
     forward(client, upstream);
-    forward(upstream, client);
+    if (this.answerDelayMs > 0) {
+      // Timers of equal delay fire in the order they were set, so the chunks keep their order.
+      upstream.on('data', (chunk: Buffer) => {
+        setTimeout(() => client.write(chunk), this.answerDelayMs);
+      });
+    } else {
+      forward(upstream, client);
+    }
   }
 }
