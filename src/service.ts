@@ -17,6 +17,7 @@ import {
 import {
   HmacSignatureCheck,
   Intake,
+  RedisDedupeWindow,
   StandardWebhooksCheck,
   TtlDedupeWindow,
   createApp,
@@ -55,7 +56,10 @@ export interface ServiceOptions {
   batchTracer?: BatchTracer;
   /** Default: when `config.webhookSecrets` is set, checks of `config.signatureScheme`; none otherwise. */
   signature?: SignatureCheck;
-  /** Default: a bounded TTL window when `config.dedupeWindowSeconds` > 0, none otherwise. */
+  /**
+   * Default: when `config.dedupeWindowSeconds` > 0, a bounded in-process TTL window, or the Redis at
+   * `config.dedupeStore`; none otherwise.
+   */
   dedupe?: DedupeWindow;
 }
 
@@ -71,6 +75,7 @@ export class Service {
   private readonly config: Config;
   private readonly logger: Logger;
   private readonly highWater: number;
+  private readonly dedupe: DedupeWindow | undefined;
   private server: http.Server | undefined;
   private state: State = 'created';
   private stopping: Promise<DrainResult> | undefined;
@@ -126,11 +131,8 @@ export class Service {
         : config.signatureScheme === 'standard-webhooks'
           ? new StandardWebhooksCheck(signatureOptions)
           : new HmacSignatureCheck(signatureOptions));
-    const dedupe =
-      options.dedupe ??
-      (config.dedupeWindowSeconds > 0
-        ? new TtlDedupeWindow({ windowSeconds: config.dedupeWindowSeconds, maxEntries: config.dedupeMaxEntries })
-        : undefined);
+    const dedupe = options.dedupe ?? this.defaultDedupe();
+    this.dedupe = dedupe;
     const intake = new Intake({
       buffer: this.buffer,
       flusher: this.flusher,
@@ -162,6 +164,19 @@ export class Service {
     });
   }
 
+  /** The in-process window, or the one shared through DEDUPE_STORE; none while DEDUPE_WINDOW_SECONDS is 0. */
+  private defaultDedupe(): DedupeWindow | undefined {
+    const { dedupeWindowSeconds: windowSeconds, dedupeStore, dedupeMaxEntries } = this.config;
+    if (windowSeconds <= 0) return undefined;
+    if (dedupeStore === '') return new TtlDedupeWindow({ windowSeconds, maxEntries: dedupeMaxEntries });
+    return new RedisDedupeWindow({
+      url: dedupeStore,
+      windowSeconds,
+      logger: this.logger,
+      onStoreError: () => this.pipelineMetrics.dedupeStoreErrors.add(1),
+    });
+  }
+
   readiness(): Readiness {
     if (this.state === 'created') return { ready: false, reason: 'starting' };
     if (this.state !== 'running') return { ready: false, reason: 'shutting down' };
@@ -173,6 +188,7 @@ export class Service {
   async start(): Promise<AddressInfo> {
     // Accept nothing before the sender can send: the first invoices would otherwise wait for it.
     await this.sender.ready?.();
+    await this.dedupe?.start?.();
     const server = http.createServer(
       {
         requestTimeout: this.config.httpRequestTimeoutMs,
@@ -220,6 +236,7 @@ export class Service {
     clearInterval(progress);
     await this.closeServer(1000);
     await this.sender.close();
+    await this.dedupe?.close?.();
     this.state = 'stopped';
     const tookMs = Math.round(performance.now() - started);
     if (result.left === 0) {

@@ -85,6 +85,10 @@ export const ConfigSchema = Type.Object(
       description: 'Repeats of an invoice id within this window send nothing; 0 = off.',
     }),
     dedupeMaxEntries: Type.Integer({ minimum: 1, description: 'Bound on remembered invoice ids.' }),
+    dedupeStore: Type.String({
+      pattern: '^(rediss?://.+)?$',
+      description: 'Where the dedupe window lives: empty = this process; redis://host:port = shared by every replica.',
+    }),
     dedupeKey: Type.Enum(['invoice-id', 'webhook-id'], {
       description: 'What identifies a repeat: the invoice id, or the Standard Webhooks webhook-id header.',
     }),
@@ -144,6 +148,7 @@ export const ENVIRONMENT = {
   DEDUPE_WINDOW_SECONDS: 'dedupeWindowSeconds',
   DEDUPE_MAX_ENTRIES: 'dedupeMaxEntries',
   DEDUPE_KEY: 'dedupeKey',
+  DEDUPE_STORE: 'dedupeStore',
   SQS_FIFO_GROUP_ID_FIELD: 'fifoGroupIdField',
   SQS_FIFO_DEDUPLICATION_ID_FIELD: 'fifoDeduplicationIdField',
   DEAD_LETTER_PATH: 'deadLetterPath',
@@ -155,4 +160,4 @@ export const ENVIRONMENT = {
 } as const satisfies Record<string, keyof Config>;
 
 /** Settings that hold secrets: never logged. */
-export const SECRET_SETTINGS: ReadonlySet<keyof Config> = new Set(['webhookSecrets']);
+export const SECRET_SETTINGS: ReadonlySet<keyof Config> = new Set(['webhookSecrets', 'dedupeStore']);

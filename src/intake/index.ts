@@ -10,6 +10,7 @@ export {
   type SignatureCheck,
 } from './intake.js';
 export { OPENAPI_PATH, openApiDocument, openApiText } from './openapi.js';
+export { RedisDedupeWindow, type RedisDedupeWindowOptions } from './redis-dedupe.js';
 export { requestId } from './request-id.js';
 export {
   HmacSignatureCheck,

@@ -28,12 +28,16 @@ export interface SignatureCheck {
   verify(rawBody: Buffer, headers: RequestHeaders): void;
 }
 
-/** Remembers invoice ids for a while, so repeats are answered without being sent again. */
+/** Remembers dedupe keys (invoice ids or webhook-ids) for a while, so repeats are answered without being sent again. */
 export interface DedupeWindow {
-  /** True when the id was seen inside the window; otherwise records it and returns false. */
-  seen(invoiceId: string): boolean;
-  /** Forgets an id whose invoice was not accepted after all (e.g. the buffer was full). */
-  forget(invoiceId: string): void;
+  /** True when the key was seen inside the window; otherwise records it and returns false. */
+  seen(key: string): boolean | Promise<boolean>;
+  /** Forgets a key whose invoice was not accepted after all (e.g. the buffer was full). */
+  forget(key: string): void | Promise<void>;
+  /** Connects to a shared store, if any. */
+  start?(): Promise<void>;
+  /** Lets go of a shared store, if any. */
+  close?(): Promise<void>;
 }
 
 export interface IntakeOptions {
@@ -109,7 +113,7 @@ export class Intake {
     const invoiceId = invoice.id as string;
     const dedupeKey = this.o.dedupeKey === 'webhook-id' ? webhookId : invoiceId;
 
-    if (dedupeKey !== undefined && this.o.dedupe?.seen(dedupeKey)) {
+    if (dedupeKey !== undefined && this.o.dedupe !== undefined && (await this.o.dedupe.seen(dedupeKey))) {
       this.o.metrics.duplicates.add(1);
       ctx.status = 202;
       ctx.body = { status: 'duplicate', id: invoiceId, requestId };
@@ -120,7 +124,7 @@ export class Intake {
     try {
       outcome = this.enqueue(invoice, body, requestId, webhookId);
     } catch (error) {
-      if (dedupeKey !== undefined) this.o.dedupe?.forget(dedupeKey); // not accepted: a retry is no repeat
+      if (dedupeKey !== undefined) await this.o.dedupe?.forget(dedupeKey); // not accepted: a retry is no repeat
       throw error;
     }
     if (outcome === undefined) {
@@ -135,7 +139,7 @@ export class Intake {
       return;
     }
     if (delivered.status === 'dead_lettered') {
-      if (dedupeKey !== undefined) this.o.dedupe?.forget(dedupeKey); // refused for good: nothing is on its way
+      if (dedupeKey !== undefined) await this.o.dedupe?.forget(dedupeKey); // refused for good: nothing is on its way
       throw new IntakeError(
         422,
         'rejected_by_sqs',

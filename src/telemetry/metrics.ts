@@ -25,6 +25,7 @@ export interface BufferGauge {
 export class PipelineMetrics {
   readonly accepted: Counter;
   readonly duplicates: Counter;
+  readonly dedupeStoreErrors: Counter;
   readonly rejected: Counter;
   readonly sqsCalls: Counter;
   readonly batchesSent: Counter;
@@ -41,6 +42,9 @@ export class PipelineMetrics {
     });
     this.duplicates = meter.createCounter('webhook_invoices_duplicate', {
       description: 'Repeats of an invoice id inside the dedupe window (answered, not sent again).',
+    });
+    this.dedupeStoreErrors = meter.createCounter('webhook_dedupe_store_errors', {
+      description: 'Requests accepted without the repeat check because the shared dedupe store did not answer.',
     });
     this.rejected = meter.createCounter('webhook_invoices_rejected', {
       description: 'Requests turned away, by reason.',

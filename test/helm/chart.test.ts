@@ -283,8 +283,8 @@ describe('helm chart: what schemas cannot see', () => {
     for (const [key, value] of Object.entries(config)) {
       assert.deepEqual(value, serviceDefaults[key] ?? '', `config.${key}`);
     }
-    // Settings the chart owns instead of passing through: the port, the address, the secret, the volume path.
-    const owned = ['port', 'host', 'webhookSecrets', 'deadLetterPath'];
+    // Settings the chart owns instead of passing through: the port, the address, the secrets, the volume path.
+    const owned = ['port', 'host', 'webhookSecrets', 'dedupeStore', 'deadLetterPath'];
     assert.deepEqual(
       Object.keys(serviceDefaults).filter((key) => !Object.hasOwn(config, key) && !owned.includes(key)),
       [],
@@ -294,7 +294,12 @@ describe('helm chart: what schemas cannot see', () => {
   });
 
   it("the rendered settings pass the service's own configuration check", () => {
-    const allOn = loadConfig({ env: podEnvironment(render(['-f', ALL_ON_VALUES])) });
+    // DEDUPE_STORE comes from a Secret the chart does not make: stand in a URL of the shape it would hold.
+    const allOnEnv = {
+      ...podEnvironment(render(['-f', ALL_ON_VALUES])),
+      DEDUPE_STORE: 'redis://redis.invoices.svc:6379',
+    };
+    const allOn = loadConfig({ env: allOnEnv });
     for (const [key, value] of Object.entries(configOf(allOnValues))) {
       assert.deepEqual(allOn[key as keyof Config], value, `config.${key}`);
     }
@@ -422,6 +427,12 @@ describe('helm chart: the pod', () => {
     assert.deepEqual(ofKind(existing, 'Secret'), []);
     const existingRef = serviceContainer(existing).env?.find((v) => v.name === 'WEBHOOK_SECRETS')?.valueFrom;
     assert.deepEqual(existingRef, { secretKeyRef: { name: 'hooks', key: 'current' } });
+  });
+
+  it('takes DEDUPE_STORE from an existing Secret when one is named, and leaves it unset otherwise', () => {
+    assert.equal(podEnvironment(render()).DEDUPE_STORE, undefined);
+    const ref = serviceContainer(render(['-f', ALL_ON_VALUES])).env?.find((v) => v.name === 'DEDUPE_STORE')?.valueFrom;
+    assert.deepEqual(ref, { secretKeyRef: { name: 'invoices-dedupe-redis', key: 'url' } });
   });
 
   it('a settings change changes the pod template (pods roll); a replica change does not', () => {

@@ -148,6 +148,16 @@ describe('loadConfig', () => {
     assert.match(configError({ SQS_QUEUE_URL: QUEUE_URL, SIGNATURE_SCHEME: 'svix' }).message, /SIGNATURE_SCHEME/);
   });
 
+  test('DEDUPE_STORE takes redis:// or rediss:// URLs (or nothing); a bad one is refused by name, never printed', () => {
+    assert.equal(load({ SQS_QUEUE_URL: QUEUE_URL }).dedupeStore, '');
+    const url = 'redis://user:pa55word@redis.internal:6379/2';
+    assert.equal(load({ SQS_QUEUE_URL: QUEUE_URL, DEDUPE_STORE: url }).dedupeStore, url);
+    const bad = 'http://user:pa55word@redis.internal:6379';
+    const error = configError({ SQS_QUEUE_URL: QUEUE_URL, DEDUPE_STORE: bad });
+    assert.equal(error.setting, 'DEDUPE_STORE');
+    assert.ok(!error.message.includes('pa55word'), error.message);
+  });
+
   test('an unknown setting in a config file is refused by name', () => {
     const file = path.join(tempDir('invoice-webhook-config-'), 'typo.json');
     writeFileSync(file, JSON.stringify({ batchLingerMS: 5 }));
