@@ -111,7 +111,15 @@ export class Service {
       retryBaseMs: config.retryBaseMs,
       retryMaxMs: config.retryMaxMs,
       ...(options.batchTracer ? { tracer: options.batchTracer } : {}),
-      ...(adaptive ? { onCall: (sample) => adaptive.observe(sample, this.flusher.batchesInFlight) } : {}),
+      ...(adaptive
+        ? {
+            onCall: (sample) =>
+              adaptive.observe(sample, {
+                inFlight: this.flusher.batchesInFlight,
+                fullBatchWaiting: this.buffer.size >= config.batchMaxMessages,
+              }),
+          }
+        : {}),
     });
     this.flusher = new Flusher({
       buffer: this.buffer,

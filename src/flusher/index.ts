@@ -4,5 +4,6 @@ export {
   FixedConcurrencyLimit,
   GradientConcurrencyLimit,
   type ConcurrencyLimit,
+  type FlushPressure,
   type GradientConcurrencyLimitOptions,
 } from './limit.js';

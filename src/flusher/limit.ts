@@ -19,6 +19,14 @@ export class FixedConcurrencyLimit implements ConcurrencyLimit {
   }
 }
 
+/** How hard the flusher's pump is pressing against the limit when a call ends. */
+export interface FlushPressure {
+  /** Batches out (being sent or backing off), the one that just ended included. */
+  readonly inFlight: number;
+  /** A full batch is waiting in the buffer for a free slot. */
+  readonly fullBatchWaiting: boolean;
+}
+
 export interface GradientConcurrencyLimitOptions {
   /** Limit to start from (clamped into the bounds). Default: 8. */
   initial?: number;
@@ -49,7 +57,7 @@ const WARMUP_CALLS = 10;
  * latency stays flat more calls mean more throughput and the limit grows; once SQS (or this machine)
  * starts queueing, the latency rises above its long-term average and the limit shrinks by the same
  * ratio. Throttling, 5xx answers and timeouts cut it by `backoffRatio`, once per round trip: the calls
- * already in flight carry the same news. It grows only while all of it is in use, and never leaves
+ * already in flight carry the same news. It grows only while it holds a full batch back, and never leaves
  * [min, max].
  *
  * Hand-written (≈ 100 lines) because npm has no maintained adaptive-limit package; the algorithm is
@@ -90,12 +98,12 @@ export class GradientConcurrencyLimit implements ConcurrencyLimit {
   }
 
   /**
-   * Learns from one finished SendMessageBatch call. `inFlight` is how many batches were out when it
-   * ended (itself included): the limit grows only while it is what holds batches back (all of it in
-   * use). Netflix's Gradient2 grows from half; on a shared machine more calls than needed only cost
-   * CPU at both ends and leave batches less full.
+   * Learns from one finished SendMessageBatch call, told how hard the pump is pressing when it ended:
+   * the limit grows only while it is what holds work back (all of it in use and a full batch waiting).
+   * Netflix's Gradient2 grows from half use; here more calls than the backlog needs would only leave
+   * batches emptier and cost CPU at both ends, which on a busy machine raises the latency it measures.
    */
-  observe(sample: CallSample, inFlight: number): void {
+  observe(sample: CallSample, pressure: FlushPressure): void {
     if (sample.overloaded) {
       this.backOff();
       return;
@@ -115,7 +123,7 @@ export class GradientConcurrencyLimit implements ConcurrencyLimit {
     if (this.longRttMs > 2 * this.shortRttMs) this.longRttMs *= 0.95;
     if (this.samples < WARMUP_CALLS || this.shortRttMs <= 0) return;
     const gradient = clamp((this.tolerance * this.longRttMs) / this.shortRttMs, 0.5, 1);
-    if (gradient >= 1 && inFlight < this.current) return;
+    if (gradient >= 1 && (pressure.inFlight < this.current || !pressure.fullBatchWaiting)) return;
     const target = this.estimate * gradient + Math.sqrt(this.estimate);
     this.estimate = clamp(this.estimate * (1 - this.smoothing) + target * this.smoothing, this.min, this.max);
   }

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { CallSample } from '../../src/delivery/index.js';
-import { GradientConcurrencyLimit, type GradientConcurrencyLimitOptions } from '../../src/flusher/index.js';
+import {
+  GradientConcurrencyLimit,
+  type FlushPressure,
+  type GradientConcurrencyLimitOptions,
+} from '../../src/flusher/index.js';
 
 const ok = (durationMs: number): CallSample => ({
   entries: 10,
@@ -15,6 +19,9 @@ const serverError: CallSample = { entries: 10, durationMs: 5, outcome: 'error', 
 /** A 4xx refusal (bisected batch, access denied): says nothing about load. */
 const clientError: CallSample = { entries: 10, durationMs: 1, outcome: 'error', throttled: false, overloaded: false };
 
+/** The pump pressing against the limit: all of it in use, a full batch waiting. */
+const pressed = (inFlight: number): FlushPressure => ({ inFlight, fullBatchWaiting: true });
+
 /** A limit on a fake clock, and a driver that feeds it calls as if every allowed slot were busy. */
 function rig(options: GradientConcurrencyLimitOptions = {}) {
   const clock = { ms: 0 };
@@ -23,7 +30,7 @@ function rig(options: GradientConcurrencyLimitOptions = {}) {
   const run = (calls: number, durationMs: number): void => {
     for (let i = 0; i < calls; i += 1) {
       clock.ms += durationMs / limit.current;
-      limit.observe(ok(durationMs), limit.current);
+      limit.observe(ok(durationMs), pressed(limit.current));
     }
   };
   return { clock, limit, run };
@@ -40,12 +47,14 @@ describe('GradientConcurrencyLimit', () => {
     assert.equal(limit.current, 40, 'capped at max');
   });
 
-  test('does not grow while the limit is not what holds batches back (fewer in flight than allowed)', () => {
+  test('grows only while it holds a full batch back: all of it in use and a full batch waiting', () => {
     const { limit } = rig({ initial: 8, min: 2, max: 64 });
-    for (let i = 0; i < 500; i += 1) limit.observe(ok(20), 7);
-    assert.equal(limit.current, 8);
-    for (let i = 0; i < 5; i += 1) limit.observe(ok(20), limit.current);
-    assert.ok(limit.current > 8, 'all of it in use: it grows');
+    for (let i = 0; i < 500; i += 1) limit.observe(ok(20), { inFlight: 7, fullBatchWaiting: true });
+    assert.equal(limit.current, 8, 'not all of it in use');
+    for (let i = 0; i < 500; i += 1) limit.observe(ok(20), { inFlight: 8, fullBatchWaiting: false });
+    assert.equal(limit.current, 8, 'all in use, but only partial batches would leave');
+    for (let i = 0; i < 5; i += 1) limit.observe(ok(20), pressed(limit.current));
+    assert.ok(limit.current > 8, 'all of it in use with a full batch waiting: it grows');
   });
 
   test('shrinks when the latency rises above the long-term average, and grows back once it falls', () => {
@@ -64,10 +73,10 @@ describe('GradientConcurrencyLimit', () => {
     const { clock, limit, run } = rig({ initial: 8, min: 2, max: 64, backoffRatio: 0.5 });
     run(2000, 20);
     assert.equal(limit.current, 64);
-    for (let i = 0; i < 10; i += 1) limit.observe(throttled, 64); // the calls in flight together
+    for (let i = 0; i < 10; i += 1) limit.observe(throttled, pressed(64)); // the calls in flight together
     assert.equal(limit.current, 32, 'one cut for one round trip');
     clock.ms += 25;
-    limit.observe(throttled, 32);
+    limit.observe(throttled, pressed(32));
     assert.equal(limit.current, 16, 'a round trip later, still throttled: cut again');
   });
 
@@ -75,11 +84,11 @@ describe('GradientConcurrencyLimit', () => {
     const { clock, limit, run } = rig({ initial: 16, min: 3, max: 16 });
     run(200, 20);
     assert.equal(limit.current, 16);
-    for (let i = 0; i < 100; i += 1) limit.observe(clientError, 16);
+    for (let i = 0; i < 100; i += 1) limit.observe(clientError, pressed(16));
     assert.equal(limit.current, 16, '4xx says nothing about load');
     for (let i = 0; i < 20; i += 1) {
       clock.ms += 100;
-      limit.observe(serverError, limit.current);
+      limit.observe(serverError, pressed(limit.current));
     }
     assert.equal(limit.current, 3, 'a long outage drives it to min and holds it there');
   });
@@ -94,7 +103,10 @@ describe('GradientConcurrencyLimit', () => {
     for (let i = 0; i < 5000; i += 1) {
       clock.ms += random() * 50;
       const r = random();
-      limit.observe(r < 0.05 ? throttled : r < 0.1 ? serverError : ok(1 + random() * 200), Math.floor(random() * 14));
+      limit.observe(r < 0.05 ? throttled : r < 0.1 ? serverError : ok(1 + random() * 200), {
+        inFlight: Math.floor(random() * 14),
+        fullBatchWaiting: random() < 0.5,
+      });
       assert.ok(limit.current >= 4 && limit.current <= 12, `limit ${limit.current} left 4..12`);
     }
   });
