@@ -12,7 +12,21 @@ export function untrack(child: ChildProcess): void {
   live.delete(child);
 }
 
-/** SIGKILLs every child still running (by its own pid, nothing broader). Synchronous: safe in 'exit'. */
+/** Synchronous stops of services the bench started outside `track` (its ElasticMQ), run by killAll. */
+const exitHooks = new Set<() => void>();
+
+/**
+ * Makes sure `stop` runs once, even if the bench is interrupted: returns the function to call on the
+ * normal way out (which stops it then and unregisters it).
+ */
+export function stopOnExit(stop: () => void): () => void {
+  exitHooks.add(stop);
+  return () => {
+    if (exitHooks.delete(stop)) stop();
+  };
+}
+
+/** SIGKILLs every child still running (by its own pid, nothing broader), then runs the registered stops. Synchronous: safe in 'exit'. */
 export function killAll(): string[] {
   const killed: string[] = [];
   for (const [child, label] of live) {
@@ -26,6 +40,11 @@ export function killAll(): string[] {
     }
   }
   live.clear();
+  for (const stop of exitHooks) {
+    exitHooks.delete(stop);
+    stop();
+    killed.push('ElasticMQ');
+  }
   return killed;
 }
 

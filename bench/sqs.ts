@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { CreateQueueCommand, DeleteQueueCommand, PurgeQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import path from 'node:path';
 import { REPO_ROOT } from './options.js';
+import { stopOnExit } from './processes.js';
 
 /** The LocalStack the bench runs against (same machine). */
 export const LOCALSTACK_ENDPOINT = process.env.LOCALSTACK_ENDPOINT ?? 'http://127.0.0.1:4566';
@@ -107,7 +108,7 @@ export async function ensureElasticMq(log: (message: string) => void): Promise<E
   if (started.status !== 0) {
     throw new Error('ElasticMQ could not be started: run `.ci/elasticmq.sh install` (needs Java 17+ and Maven)');
   }
-  return { release: () => void spawnSync('bash', [script, 'stop'], { env, stdio: 'ignore' }) };
+  return { release: stopOnExit(() => void spawnSync('bash', [script, 'stop'], { env, stdio: 'ignore' })) };
 }
 
 /** ElasticMQ's pid file name under .cache (for its CPU), as .ci/elasticmq.sh writes it. */
