@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { openApiText } from '../../src/intake/index.js';
@@ -117,7 +118,11 @@ describe('the OpenAPI document', () => {
     assert.deepEqual(JSON.parse(committed), served);
   });
 
-  test('it is OpenAPI 3.1 and covers the route, every answer and both signature schemes', () => {
+  test('it is valid against the OpenAPI 3.1 schema, and covers the route, every answer and both signature schemes', async () => {
+    const validator = new Validator();
+    const result = await validator.validate(JSON.parse(readFileSync(COMMITTED, 'utf8')) as Record<string, unknown>);
+    assert.deepEqual(result, { valid: true });
+    assert.equal(validator.version, '3.1');
     assert.equal(served.openapi, '3.1.0');
     const post = served.paths['/webhooks/invoice']?.post;
     assert.ok(post, 'POST /webhooks/invoice');
