@@ -27,6 +27,7 @@ import {
   type Readiness,
   type SignatureCheck,
 } from './intake/index.js';
+import { InvoiceJournal } from './journal/index.js';
 // Not './sender/index.js': the AWS SDK is loaded only by the SQS thread (see worker-sender.ts).
 import type { BatchSender } from './sender/types.js';
 import { sqsSenderOptions } from './sender/options.js';
@@ -63,7 +64,7 @@ export interface ServiceOptions {
   dedupe?: DedupeWindow;
 }
 
-type State = 'created' | 'running' | 'draining' | 'stopped';
+type State = 'created' | 'recovering' | 'running' | 'draining' | 'stopped';
 
 /** The whole pipeline, wired: HTTP intake → ring buffer → flusher → delivery → SQS. */
 export class Service {
@@ -71,6 +72,8 @@ export class Service {
   readonly flusher: Flusher;
   readonly app: Koa;
   readonly pipelineMetrics: PipelineMetrics;
+  /** With `JOURNAL_DIR` set: the crash-safe journal. */
+  readonly journal: InvoiceJournal | undefined;
   private readonly sender: BatchSender;
   private readonly config: Config;
   private readonly logger: Logger;
@@ -103,9 +106,26 @@ export class Service {
       limit: () => limit.current,
       inFlight: () => this.flusher.batchesInFlight,
     });
+    const metrics = this.pipelineMetrics;
+    this.journal =
+      config.journalDir === ''
+        ? undefined
+        : new InvoiceJournal({
+            dir: config.journalDir,
+            maxBytes: config.journalMaxBytes,
+            logger,
+            observer: {
+              synced: (seconds, records) => {
+                metrics.journalFsyncDuration.record(seconds);
+                metrics.journalSyncRecords.record(records);
+              },
+            },
+          });
+    if (this.journal !== undefined) this.pipelineMetrics.observeJournal(options.metrics.meter, this.journal);
     const delivery = new BatchDelivery({
       sender: this.sender,
       deadLetter: options.deadLetter ?? new FileDeadLetterSink(config.deadLetterPath),
+      ...(this.journal === undefined ? {} : { ledger: this.journal }),
       metrics: this.pipelineMetrics,
       logger,
       retryBaseMs: config.retryBaseMs,
@@ -155,8 +175,13 @@ export class Service {
       ...(signature ? { signature } : {}),
       ...(dedupe ? { dedupe } : {}),
       dedupeKey: config.dedupeKey,
+      ...(this.journal ? { journal: this.journal } : {}),
       ...(options.tracer ? { tracer: options.tracer } : {}),
       isAccepting: () => this.state === 'running',
+      notAccepting: () =>
+        this.state === 'recovering'
+          ? { reason: 'sending the invoices an earlier run left in the journal first', metricReason: 'starting' }
+          : { reason: 'shutting down', metricReason: 'shutting_down' },
     });
     this.app = createApp({
       intake,
@@ -187,6 +212,7 @@ export class Service {
 
   readiness(): Readiness {
     if (this.state === 'created') return { ready: false, reason: 'starting' };
+    if (this.state === 'recovering') return { ready: false, reason: 'recovering the journal' };
     if (this.state !== 'running') return { ready: false, reason: 'shutting down' };
     if (this.buffer.size >= this.highWater) return { ready: false, reason: 'buffer above high-water mark' };
     return { ready: true };
@@ -197,6 +223,15 @@ export class Service {
     // Accept nothing before the sender can send: the first invoices would otherwise wait for it.
     await this.sender.ready?.();
     await this.dedupe?.start?.();
+    // The journal's leftovers go first (before new invoices: FIFO order); a JournalError stops start-up.
+    const recovered = this.journal === undefined ? [] : await this.journal.open();
+    this.pipelineMetrics.journalRecovered.add(recovered.length);
+    for (const entry of recovered) {
+      const key = this.config.dedupeKey === 'webhook-id' ? entry.attributes['webhook-id'] : entry.invoiceId;
+      // The in-process window starts empty: a sender's retry of a recovered invoice is a repeat.
+      if (key !== undefined) void Promise.resolve(this.dedupe?.seen(key)).catch(() => undefined);
+    }
+    const unfed = this.feed(recovered);
     const server = http.createServer(
       {
         requestTimeout: this.config.httpRequestTimeoutMs,
@@ -216,10 +251,41 @@ export class Service {
         resolve();
       });
     });
-    this.state = 'running';
     const address = server.address() as AddressInfo;
     this.logger.info({ address: address.address, port: address.port }, 'listening');
+    if (unfed.length === 0) {
+      this.state = 'running';
+    } else {
+      // More left in the journal than the buffer holds: serve probes (503 on intake) while it drains in.
+      this.state = 'recovering';
+      this.logger.info({ waiting: unfed.length }, 'journal: more to send than the buffer holds; intake waits');
+      void this.feedLater(unfed);
+    }
     return address;
+  }
+
+  /** Puts recovered invoices into the buffer, oldest first, as far as they fit; returns the rest. */
+  private feed(entries: PendingInvoice[]): PendingInvoice[] {
+    let fed = 0;
+    while (fed < entries.length) {
+      const entry = entries[fed] as PendingInvoice;
+      if (this.buffer.push(entry, entry.bytes) !== 'ok') break;
+      fed += 1;
+    }
+    if (fed > 0) this.flusher.notify();
+    return entries.slice(fed);
+  }
+
+  private async feedLater(entries: PendingInvoice[]): Promise<void> {
+    let rest = entries;
+    while (rest.length > 0 && this.state === 'recovering') {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      rest = this.feed(rest);
+    }
+    if (this.state === 'recovering') {
+      this.state = 'running';
+      this.logger.info('journal: every recovered invoice is in the buffer; accepting new ones');
+    }
   }
 
   /**
@@ -240,15 +306,23 @@ export class Service {
       this.logger.info({ buffered: this.buffer.size, inFlight: this.flusher.batchesInFlight }, 'still draining');
     }, 1000);
     progress.unref();
+    // Journal writes already under way finish first: their invoices are accepted and must be drained too.
+    await this.journal?.settled();
     const result = await this.flusher.drain(this.config.shutdownTimeoutMs);
     clearInterval(progress);
     await this.closeServer(1000);
     await this.sender.close();
+    await this.journal?.close();
     await this.dedupe?.close?.();
     this.state = 'stopped';
     const tookMs = Math.round(performance.now() - started);
     if (result.left === 0) {
       this.logger.info({ tookMs }, 'drained: every accepted invoice reached SQS');
+    } else if (result.kept > 0) {
+      this.logger.error(
+        { left: result.left, kept: result.kept, tookMs, journalDir: this.config.journalDir },
+        `shutdown timeout: ${result.kept} invoice(s) not delivered to SQS stay in the journal; the next start sends them`,
+      );
     } else {
       this.logger.error(
         { left: result.left, lost: result.lost, tookMs, deadLetterPath: this.config.deadLetterPath },

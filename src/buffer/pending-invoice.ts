@@ -27,6 +27,8 @@ export interface PendingInvoice {
   readonly spanContext?: SpanContext;
   /** Failed send attempts so far. */
   attempts: number;
+  /** With the journal on: where its record is, until it is retired. */
+  journalPosition?: { readonly segment: number; readonly offset: number } | undefined;
   /** Called once with the final outcome, when someone waits for it. */
   settle?: ((outcome: DeliveryOutcome) => void) | undefined;
 }

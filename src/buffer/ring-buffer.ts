@@ -19,6 +19,8 @@ export class RingBuffer<T> {
   private head = 0;
   private count = 0;
   private byteCount = 0;
+  private reservedCount = 0;
+  private reservedBytes = 0;
 
   constructor(options: RingBufferOptions) {
     if (!Number.isInteger(options.capacity) || options.capacity < 1) {
@@ -44,14 +46,37 @@ export class RingBuffer<T> {
 
   /** Adds an item at the tail unless that would exceed the count or the byte budget. */
   push(item: T, bytes: number): PushResult {
-    if (this.count >= this.capacity) return 'full';
-    if (this.byteCount + bytes > this.maxBytes) return 'over_bytes';
+    const room = this.reserve(bytes);
+    if (room === 'ok') this.fill(item, bytes);
+    return room;
+  }
+
+  /**
+   * Holds room for one item of `bytes` without adding it yet (for an item that must first be written
+   * elsewhere): later {@link fill} it, or {@link release} it. Reserved room counts against both budgets.
+   */
+  reserve(bytes: number): PushResult {
+    if (this.count + this.reservedCount >= this.capacity) return 'full';
+    if (this.byteCount + this.reservedBytes + bytes > this.maxBytes) return 'over_bytes';
+    this.reservedCount += 1;
+    this.reservedBytes += bytes;
+    return 'ok';
+  }
+
+  /** Gives back room held by {@link reserve}. */
+  release(bytes: number): void {
+    this.reservedCount -= 1;
+    this.reservedBytes -= bytes;
+  }
+
+  /** Adds an item at the tail in room held by {@link reserve} (with the same `bytes`); cannot fail. */
+  fill(item: T, bytes: number): void {
+    this.release(bytes);
     const index = (this.head + this.count) % this.capacity;
     this.items[index] = item;
     this.sizes[index] = bytes;
     this.count += 1;
     this.byteCount += bytes;
-    return 'ok';
   }
 
   /** The oldest item, without removing it. */

@@ -104,6 +104,14 @@ export const ConfigSchema = Type.Object(
       minLength: 1,
       description: 'JSON-lines file receiving invoices SQS refused for good, or left at shutdown.',
     }),
+    journalDir: Type.String({
+      description:
+        'Directory of the crash-safe journal: each invoice is fsynced there before its 2xx, and sent again after a crash. Empty = off.',
+    }),
+    journalMaxBytes: Type.Integer({
+      minimum: 65536,
+      description: 'Bytes the journal may hold on disk (undelivered invoices) before intake answers 503.',
+    }),
     logLevel: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       description: 'pino log level.',
     }),
@@ -152,6 +160,8 @@ export const ENVIRONMENT = {
   SQS_FIFO_GROUP_ID_FIELD: 'fifoGroupIdField',
   SQS_FIFO_DEDUPLICATION_ID_FIELD: 'fifoDeduplicationIdField',
   DEAD_LETTER_PATH: 'deadLetterPath',
+  JOURNAL_DIR: 'journalDir',
+  JOURNAL_MAX_BYTES: 'journalMaxBytes',
   LOG_LEVEL: 'logLevel',
   HTTP_REQUEST_TIMEOUT_MS: 'httpRequestTimeoutMs',
   HTTP_HEADERS_TIMEOUT_MS: 'httpHeadersTimeoutMs',

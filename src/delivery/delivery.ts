@@ -15,9 +15,20 @@ import {
 } from './classify.js';
 import { NoopBatchTracer, type BatchTracer } from './tracing.js';
 
+/** Where accepted invoices are kept until SQS has them (the journal). */
+export interface DeliveryLedger {
+  /** The entries reached SQS, or the dead-letter file: they need not be kept any longer. */
+  retire(entries: readonly PendingInvoice[]): void;
+}
+
 export interface BatchDeliveryOptions {
   sender: BatchSender;
   deadLetter: DeadLetterSink;
+  /**
+   * Keeps every entry until it is retired here. With a ledger, what shutdown cannot deliver in time
+   * stays in the ledger for the next start instead of going to the dead-letter file. Default: none.
+   */
+  ledger?: DeliveryLedger;
   metrics: PipelineMetrics;
   logger: Logger;
   /** First retry backoff; doubles per attempt, full jitter. Default: 100. */
@@ -54,9 +65,11 @@ export interface CallSample {
 
 /** What delivery could not get into SQS once told to give up (see {@link BatchDelivery.abandon}). */
 export interface ShutdownLoss {
-  /** Invoices not delivered to SQS in time; they were written to the dead-letter file. */
+  /** Invoices not delivered to SQS in time: kept in the ledger (journal) if there is one, else dead-lettered. */
   left: number;
-  /** Of those, how many could not even be written there (lost). */
+  /** Of those, how many stay in the ledger (journal), to be sent at the next start. */
+  kept: number;
+  /** Of those, how many could be written neither to the ledger nor to the dead-letter file (lost). */
   lost: number;
 }
 
@@ -75,6 +88,7 @@ type SendOutcome =
 export class BatchDelivery {
   private readonly sender: BatchSender;
   private readonly deadLetter: DeadLetterSink;
+  private readonly ledger: DeliveryLedger | undefined;
   private readonly metrics: PipelineMetrics;
   private readonly logger: Logger;
   private readonly retryBaseMs: number;
@@ -88,11 +102,12 @@ export class BatchDelivery {
   private consecutiveCallFailures = 0;
   private abandoned = false;
   private readonly sleepers = new Set<() => void>();
-  private readonly loss: ShutdownLoss = { left: 0, lost: 0 };
+  private readonly loss: ShutdownLoss = { left: 0, kept: 0, lost: 0 };
 
   constructor(options: BatchDeliveryOptions) {
     this.sender = options.sender;
     this.deadLetter = options.deadLetter;
+    this.ledger = options.ledger;
     this.metrics = options.metrics;
     this.logger = options.logger;
     this.retryBaseMs = options.retryBaseMs ?? 100;
@@ -145,10 +160,19 @@ export class BatchDelivery {
     for (const wake of this.sleepers) wake();
   }
 
-  /** Shutdown ran out of time: entries that have not reached SQS go to the dead-letter file. */
+  /**
+   * Shutdown ran out of time: entries that have not reached SQS stay in the ledger (the journal) when
+   * there is one, and go to the dead-letter file otherwise.
+   */
   async spill(entries: PendingInvoice[]): Promise<void> {
     if (entries.length === 0) return;
     this.loss.left += entries.length;
+    if (this.ledger !== undefined) {
+      this.loss.kept += entries.length;
+      const outcome: DeliveryOutcome = { status: 'undelivered', reason: 'kept in the journal for the next start' };
+      for (const e of entries) settle(e, outcome);
+      return;
+    }
     const ok = await this.toDeadLetter(
       entries,
       'undelivered_at_shutdown',
@@ -244,11 +268,14 @@ export class BatchDelivery {
       this.consecutiveCallFailures = 0;
     }
 
+    const acknowledged: PendingInvoice[] = [];
     for (const success of result.successful) {
       const entry = entries[Number(success.id)];
       if (entry === undefined) continue;
+      acknowledged.push(entry);
       settle(entry, { status: 'sent', messageId: success.messageId });
     }
+    this.ledger?.retire(acknowledged);
     this.metrics.messagesSent.add(result.successful.length);
 
     const retry: PendingInvoice[] = [];
@@ -301,12 +328,15 @@ export class BatchDelivery {
     try {
       await this.deadLetter.write(entries, reason, code, message);
       this.logger.error({ reason, code, sqsMessage: message, invoiceIds }, 'invoices written to the dead-letter file');
+      this.ledger?.retire(entries);
       for (const e of entries) settle(e, deadOutcome(reason, code, message));
       return true;
     } catch (error) {
       this.logger.fatal(
         { err: error, reason, code, invoiceIds, bodies: entries.map((e) => e.body) },
-        'could not write dead letters; the invoices are in this log line only',
+        this.ledger === undefined
+          ? 'could not write dead letters; the invoices are in this log line only'
+          : 'could not write dead letters; the invoices stay in the journal and are tried again at the next start',
       );
       for (const e of entries) settle(e, deadOutcome(reason, code, message));
       return false;

@@ -5,6 +5,7 @@ export {
   Intake,
   type DedupeWindow,
   type FlushSignal,
+  type IntakeJournal,
   type IntakeOptions,
   type RequestHeaders,
   type SignatureCheck,

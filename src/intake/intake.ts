@@ -1,8 +1,8 @@
-import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
+import { SpanStatusCode, context, propagation, trace, type Tracer } from '@opentelemetry/api';
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 import { newPendingInvoice, type DeliveryOutcome, type PendingInvoice, type RingBuffer } from '../buffer/index.js';
-import type { PipelineMetrics } from '../telemetry/metrics.js';
+import type { PipelineMetrics, RejectReason } from '../telemetry/metrics.js';
 import type { InvoiceValidator } from '../validation/index.js';
 import {
   IntakeError,
@@ -26,6 +26,14 @@ export type RequestHeaders = Readonly<Record<string, string | string[] | undefin
 /** Checks a request's signature over its raw body; throws an IntakeError (401) when it fails. */
 export interface SignatureCheck {
   verify(rawBody: Buffer, headers: RequestHeaders): void;
+}
+
+/** The crash-safe journal, as intake needs it: an invoice is accepted only once its record is durable. */
+export interface IntakeJournal {
+  /** At its size limit: turn invoices away. */
+  readonly full: boolean;
+  /** Resolves once the entry's record is on disk (fdatasync'ed); rejects when it could not be written. */
+  append(entry: PendingInvoice): Promise<void>;
 }
 
 /** Remembers dedupe keys (invoice ids or webhook-ids) for a while, so repeats are answered without being sent again. */
@@ -59,9 +67,13 @@ export interface IntakeOptions {
    * retry of the same message; a request without it is not checked for repeats). Default: invoice-id.
    */
   dedupeKey?: 'invoice-id' | 'webhook-id';
+  /** With the journal on: each invoice is written there before it is buffered and answered. Default: none. */
+  journal?: IntakeJournal;
   tracer?: Tracer;
   /** False while starting or shutting down. */
   isAccepting: () => boolean;
+  /** Why intake is not accepting, for the 503. Default: shutting down. */
+  notAccepting?: () => { reason: string; metricReason: RejectReason };
   /** Monotonic clock in ms. Default: performance.now. */
   now?: () => number;
 }
@@ -85,7 +97,7 @@ export class Intake {
 
   /** Runs before the body is read: cheap refusals first. */
   readonly precheck = async (ctx: Context, next: Next): Promise<void> => {
-    if (!this.o.isAccepting()) throw unavailable('shutting down', 5, 'shutting_down');
+    if (!this.o.isAccepting()) throw this.notAccepting();
     const type = ctx.get('Content-Type');
     if (!ctx.is('application/json') || !isUtf8Charset(type)) throw unsupportedMediaType(type);
     // The body is forwarded and signed exactly as received, so compressed bodies are refused up front.
@@ -122,7 +134,7 @@ export class Intake {
 
     let outcome: Promise<DeliveryOutcome> | undefined;
     try {
-      outcome = this.enqueue(invoice, body, requestId, webhookId);
+      ({ outcome } = await this.enqueue(invoice, body, requestId, webhookId));
     } catch (error) {
       if (dedupeKey !== undefined) await this.o.dedupe?.forget(dedupeKey); // not accepted: a retry is no repeat
       throw error;
@@ -184,13 +196,16 @@ export class Intake {
     }
   }
 
-  /** Buffers the invoice. Returns a promise of its delivery in confirmed mode, nothing in buffered mode. */
-  private enqueue(
+  /**
+   * Buffers the invoice (journaling it first when the journal is on). Returns a promise of its delivery
+   * in confirmed mode, nothing in buffered mode.
+   */
+  private async enqueue(
     invoice: Record<string, unknown>,
     body: string,
     requestId: string,
     webhookId: string | undefined,
-  ): Promise<DeliveryOutcome> | undefined {
+  ): Promise<{ outcome?: Promise<DeliveryOutcome> }> {
     const span = this.o.tracer?.startSpan('enqueue');
     try {
       const invoiceId = invoice.id as string;
@@ -214,16 +229,16 @@ export class Intake {
       });
       // Checked again here: a request whose body was still arriving when shutdown began must not
       // slip into a buffer that has already been drained.
-      if (!this.o.isAccepting()) throw unavailable('shutting down', 5, 'shutting_down');
-      let outcome: Promise<DeliveryOutcome> | undefined;
-      if (this.o.ackMode === 'confirmed') {
-        outcome = this.awaitDelivery(entry);
+      if (!this.o.isAccepting()) throw this.notAccepting();
+      if (this.o.journal?.full) {
+        span?.setAttribute('webhook.enqueue.outcome', 'journal_full');
+        throw unavailable('journal full (JOURNAL_MAX_BYTES)', this.o.flusher.retryAfterSeconds(), 'journal_full');
       }
-      const pushed = this.o.buffer.push(entry, entry.bytes);
+      // Room in the buffer is held before the journal write, so a journaled invoice always fits after it.
+      const pushed = this.o.buffer.reserve(entry.bytes);
       span?.setAttribute('webhook.buffer.depth', this.o.buffer.size);
       if (pushed !== 'ok') {
         span?.setAttribute('webhook.enqueue.outcome', pushed);
-        entry.settle = undefined;
         this.logBufferFull(pushed);
         throw unavailable(
           pushed === 'full' ? 'buffer full' : 'buffer byte budget exhausted',
@@ -231,13 +246,53 @@ export class Intake {
           'buffer_full',
         );
       }
+      if (this.o.journal !== undefined) {
+        try {
+          await this.journal(this.o.journal, entry);
+        } catch (error) {
+          this.o.buffer.release(entry.bytes);
+          span?.setAttribute('webhook.enqueue.outcome', 'journal_unavailable');
+          throw unavailable(
+            `journal not writable: ${(error as Error).message}`,
+            this.o.flusher.retryAfterSeconds(),
+            'journal_unavailable',
+          );
+        }
+      }
+      const outcome = this.o.ackMode === 'confirmed' ? this.awaitDelivery(entry) : undefined;
+      this.o.buffer.fill(entry, entry.bytes);
       span?.setAttribute('webhook.enqueue.outcome', 'ok');
       this.o.metrics.accepted.add(1);
       this.o.flusher.notify();
-      return outcome;
+      return outcome === undefined ? {} : { outcome };
     } finally {
       span?.end();
     }
+  }
+
+  /** Writes the entry's journal record, inside a `journal` span (a child of the request's span). */
+  private async journal(journal: IntakeJournal, entry: PendingInvoice): Promise<void> {
+    const span = this.o.tracer?.startSpan('journal');
+    try {
+      await journal.append(entry);
+      if (entry.journalPosition !== undefined) {
+        span?.setAttributes({
+          'webhook.journal.segment': entry.journalPosition.segment,
+          'webhook.journal.offset': entry.journalPosition.offset,
+        });
+      }
+    } catch (error) {
+      span?.recordException(error as Error);
+      span?.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      throw error;
+    } finally {
+      span?.end();
+    }
+  }
+
+  private notAccepting(): IntakeError {
+    const why = this.o.notAccepting?.() ?? { reason: 'shutting down', metricReason: 'shutting_down' };
+    return unavailable(why.reason, 5, why.metricReason);
   }
 
   /**

@@ -1,5 +1,5 @@
 export { telemetry, type Telemetry } from './handle.js';
 export { createLogger, traceFields, type LoggerOptions } from './logger.js';
 export { ServiceMetrics, type ServiceMetricsOptions } from './meter-provider.js';
-export { PipelineMetrics, type BufferGauge, type RejectReason } from './metrics.js';
+export { PipelineMetrics, type BufferGauge, type JournalGauge, type RejectReason } from './metrics.js';
 export { CarrierPreservingPropagator, keepCarrierContext, propagatorFromEnv } from './propagation.js';

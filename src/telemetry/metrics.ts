@@ -8,6 +8,9 @@ export type RejectReason =
   | 'invalid_invoice'
   | 'invalid_signature'
   | 'buffer_full'
+  | 'journal_full'
+  | 'journal_unavailable'
+  | 'starting'
   | 'shutting_down'
   | 'not_delivered';
 
@@ -16,6 +19,12 @@ export interface BufferGauge {
   readonly size: number;
   readonly bytes: number;
   readonly capacity: number;
+}
+
+/** The journal's state, read when metrics are collected. */
+export interface JournalGauge {
+  readonly bytes: number;
+  readonly segmentCount: number;
 }
 
 /**
@@ -35,6 +44,9 @@ export class PipelineMetrics {
   readonly sendFailures: Counter;
   readonly retries: Counter;
   readonly deadLettered: Counter;
+  readonly journalFsyncDuration: Histogram;
+  readonly journalSyncRecords: Histogram;
+  readonly journalRecovered: Counter;
 
   constructor(meter: Meter) {
     this.accepted = meter.createCounter('webhook_invoices_accepted', {
@@ -76,6 +88,20 @@ export class PipelineMetrics {
     this.deadLettered = meter.createCounter('sqs_dead_lettered', {
       description: 'Entries written to the dead-letter file, by reason.',
     });
+    this.journalFsyncDuration = meter.createHistogram('journal_fsync_duration_seconds', {
+      description: 'Duration of one journal fdatasync (one group commit).',
+      unit: 's',
+      advice: {
+        explicitBucketBoundaries: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      },
+    });
+    this.journalSyncRecords = meter.createHistogram('journal_sync_records', {
+      description: 'Invoices made durable by one journal fdatasync (group commit size).',
+      advice: { explicitBucketBoundaries: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] },
+    });
+    this.journalRecovered = meter.createCounter('journal_recovered_records', {
+      description: 'Invoices found undelivered in the journal at start and sent again.',
+    });
   }
 
   /** Reports the buffer's depth, bytes and capacity whenever metrics are collected. */
@@ -112,6 +138,23 @@ export class PipelineMetrics {
         result.observe(inFlight, flusher.inFlight());
       },
       [limit, inFlight],
+    );
+  }
+
+  /** Reports the journal's size on disk and its segment files whenever metrics are collected. */
+  observeJournal(meter: Meter, journal: JournalGauge): void {
+    const bytes = meter.createObservableGauge('journal_bytes', {
+      description:
+        'Bytes of journal segment files on disk (undelivered invoices, and delivered ones sharing a segment).',
+      unit: 'By',
+    });
+    const segments = meter.createObservableGauge('journal_segments', { description: 'Journal segment files on disk.' });
+    meter.addBatchObservableCallback(
+      (result) => {
+        result.observe(bytes, journal.bytes);
+        result.observe(segments, journal.segmentCount);
+      },
+      [bytes, segments],
     );
   }
 

@@ -253,7 +253,7 @@ describe('Flusher', () => {
     assert.equal(sender.calls.length, 1, 'the first full batch leaves on its own');
     assert.equal(r.buffer.size, 3, 'the last three wait for the linger');
     const result = await r.flusher.drain(5000);
-    assert.deepEqual(result, { left: 0, lost: 0 });
+    assert.deepEqual(result, { left: 0, kept: 0, lost: 0 });
     assert.deepEqual(invoiceIdsOf(sender.delivered), range(13));
     assert.deepEqual(
       sender.calls.map((c) => c.length),
@@ -269,7 +269,7 @@ describe('Flusher', () => {
     const started = Date.now();
     const result = await r.flusher.drain(150);
     const tookMs = Date.now() - started;
-    assert.deepEqual(result, { left: 25, lost: 0 });
+    assert.deepEqual(result, { left: 25, kept: 0, lost: 0 });
     assert.ok(tookMs >= 140 && tookMs < 2000, `drain took ${tookMs} ms for a 150 ms budget`);
     assert.deepEqual([...r.deadLetter.invoiceIds].sort(), range(25).sort());
     assert.ok(r.deadLetter.writes.every((w) => w.reason === 'undelivered_at_shutdown' && w.code === 'ShutdownTimeout'));
@@ -283,7 +283,7 @@ describe('Flusher', () => {
     r.deadLetter.failing = true;
     r.add(...range(12));
     const result = await r.flusher.drain(50);
-    assert.deepEqual(result, { left: 12, lost: 12 });
+    assert.deepEqual(result, { left: 12, kept: 0, lost: 12 });
   });
 
   test('settle callbacks receive sent with the SQS message id, or dead_lettered with the code', async () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import {
   ROOT_CONTEXT,
@@ -13,12 +14,13 @@ import {
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import type { Config } from '../../src/config/index.js';
+import { OtelBatchTracer } from '../../src/delivery/index.js';
 import { InMemoryBatchSender, type InMemoryBehaviour } from '../../src/sender/index.js';
 import { isUntracedRequest } from '../../src/telemetry/sdk.js';
-import { OtelBatchTracer } from '../../src/delivery/index.js';
 import { createLogger, keepCarrierContext, propagatorFromEnv } from '../../src/telemetry/index.js';
 import { makeInvoice, postInvoice } from '../support/invoices.js';
-import { startService, type RunningService } from '../support/service.js';
+import { startService, tempDir, type RunningService } from '../support/service.js';
 
 // Never contacted: the service sends through an InMemoryBatchSender. It gives the span its URL attributes.
 const QUEUE_URL = 'http://127.0.0.1:4566/queue/us-east-1/000000000000/unit-tracing';
@@ -48,11 +50,11 @@ interface Traced {
   stop: () => Promise<void>;
 }
 
-async function startTraced(behaviour?: InMemoryBehaviour): Promise<Traced> {
+async function startTraced(behaviour?: InMemoryBehaviour, overrides: Partial<Config> = {}): Promise<Traced> {
   const sender = new InMemoryBatchSender(behaviour);
   // A long linger gathers concurrent invoices into one batch; retries back off for at most 5 ms.
   const running = await startService(
-    { sqsQueueUrl: QUEUE_URL, batchLingerMs: 300, retryBaseMs: 1, retryMaxMs: 5 },
+    { sqsQueueUrl: QUEUE_URL, batchLingerMs: 300, retryBaseMs: 1, retryMaxMs: 5, ...overrides },
     { sender, tracer, batchTracer: new OtelBatchTracer({ tracer, queueUrl: QUEUE_URL }) },
   );
   const handler = running.service.app.callback();
@@ -210,6 +212,19 @@ describe('tracing of the pipeline (in-memory spans)', () => {
       4 * 3 + deliveries.length + sends.length,
       'nothing else: request, validate and enqueue per invoice, then deliveries and their sends',
     );
+  });
+
+  it('with the journal on, each request gets a journal child span covering the durable write', async () => {
+    const t = (traced = await startTraced(undefined, { journalDir: path.join(tempDir(), 'journal') }));
+    const invoice = makeInvoice();
+    assert.equal((await postInvoice(t.url, invoice)).status, 202);
+    await until(() => t.sender.delivered.length === 1, 'delivery');
+    const request = requestSpansByInvoice().get(invoice.id as string) as ReadableSpan;
+    const journal = spansNamed('journal');
+    assert.equal(journal.length, 1);
+    assert.equal(journal[0]?.parentSpanContext?.spanId, request.spanContext().spanId);
+    assert.equal(journal[0]?.spanContext().traceId, request.spanContext().traceId);
+    assert.equal(typeof journal[0]?.attributes['webhook.journal.offset'], 'number');
   });
 
   it('retries get their own send spans under the same delivery, with the attempt, the error and the failed entries', async () => {
