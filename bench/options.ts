@@ -5,6 +5,7 @@ export const TARGET_NAMES = [
   'service',
   'service-sampled',
   'service-notrace',
+  'service-journal',
   'bare',
   'koa-sqs',
   'service-emq',
@@ -41,6 +42,7 @@ export const TARGET_SETUPS: Record<TargetName, TargetSetup> = {
   service: setup('service', 'all', 'localstack'),
   'service-sampled': setup('service', 'sampled', 'localstack'),
   'service-notrace': setup('service', 'off', 'localstack'),
+  'service-journal': setup('service', 'off', 'localstack'),
   bare: setup('bare', 'off', 'none'),
   'koa-sqs': setup('koa-sqs', 'off', 'localstack'),
   'service-emq': setup('service', 'all', 'elasticmq'),
@@ -57,6 +59,8 @@ export const TARGET_DESCRIPTIONS: Record<TargetName, string> = {
   'service-sampled':
     'the real service, tracing on with head sampling at 10% (`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, `OTEL_TRACES_SAMPLER_ARG=0.1`, as the README recommends at volume), OTLP/HTTP to Jaeger',
   'service-notrace': 'the real service, OTEL_SDK_DISABLED=true',
+  'service-journal':
+    'the real service, OTEL_SDK_DISABLED=true, with the crash-safe journal (JOURNAL_DIR in the work folder): each 202 waits for its fdatasync',
   bare: 'bench/reference/bare-http.ts: node:http, reads the body, answers 202 (the ceiling)',
   'koa-sqs':
     'bench/reference/koa-sqs.ts: Koa + koa-body + the same validator, awaits one SendMessage per request (SDK defaults)',

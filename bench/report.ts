@@ -47,6 +47,13 @@ export interface StepResult {
     /** Accepted invoices written to the dead-letter file instead (none expected). */
     deadLettered?: number;
   };
+  /** With the journal on: its group commits over the step, from the target's /metrics. */
+  journal?: {
+    syncs: number;
+    /** Invoices made durable per fdatasync. */
+    recordsPerSync: number | undefined;
+    meanFsyncMs: number | undefined;
+  };
   cpu?: CpuWindow;
   /** From bench/probe.ts inside the target, over the attack window. */
   probe?: ProbeWindow;
@@ -234,6 +241,7 @@ export function ratiosMarkdown(results: BenchResults): string {
       ['service (no trace) / koa-sqs', 'service-notrace', 'koa-sqs'],
       ['tracing on / tracing off', 'service', 'service-notrace'],
       ['sampled 10% / tracing off', 'service-sampled', 'service-notrace'],
+      ['journaled / buffered', 'service-journal', 'service-notrace'],
       ['ElasticMQ: service (no trace) / bare', 'service-notrace-emq', 'bare'],
       ['ElasticMQ: service (no trace) / batch-manager', 'service-notrace-emq', 'batch-manager'],
       ['ElasticMQ: tracing on / off', 'service-emq', 'service-notrace-emq'],
@@ -540,6 +548,24 @@ export function resultsMarkdown(results: BenchResults, extra: string[] = []): st
   );
   lines.push(markdownTable(COLUMNS, results.steps.map(stepRow)));
   lines.push('');
+  const journaled = results.steps.filter((s) => s.journal !== undefined);
+  if (journaled.length > 0) {
+    lines.push('### The journal', '');
+    lines.push(
+      markdownTable(
+        ['rate /s', 'target', 'fdatasyncs', 'invoices per sync', 'mean fsync ms', 'ack p99 ms'],
+        journaled.map((s) => [
+          String(s.ratePerSecond),
+          s.target,
+          fmt(s.journal?.syncs),
+          fmt(s.journal?.recordsPerSync, 1),
+          fmt(s.journal?.meanFsyncMs, 2),
+          fmt(s.latencyMs?.p99, 2),
+        ]),
+      ),
+      '',
+    );
+  }
   // Skipped steps need no note each: the table says so, and the README says why.
   const notes = results.steps.filter(
     (s) =>

@@ -295,6 +295,16 @@ async function runStep(load: LoadOptions, target: Target, rate: number, duration
       deadLettered,
     };
   }
+  const syncs = delta(before, after, 'journal_fsync_duration_seconds_count');
+  if (after?.has('journal_fsync_duration_seconds_count') === true && syncs !== undefined) {
+    const fsyncSeconds = delta(before, after, 'journal_fsync_duration_seconds_sum') ?? 0;
+    const records = delta(before, after, 'journal_sync_records_sum') ?? 0;
+    result.journal = {
+      syncs,
+      recordsPerSync: syncs > 0 ? records / syncs : undefined,
+      meanFsyncMs: syncs > 0 ? (1000 * fsyncSeconds) / syncs : undefined,
+    };
+  }
   if (target.queueUrl) await purgeQueue(target.queueUrl);
   return result;
 }

@@ -142,6 +142,7 @@ export async function startTarget(spec: TargetSpec): Promise<RunningTarget> {
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     DEAD_LETTER_PATH: path.join(spec.workDir, `${label}.dead-letter.jsonl`),
+    ...(spec.name === 'service-journal' ? { JOURNAL_DIR: path.join(spec.workDir, `${label}.journal`) } : {}),
     ...tracing,
     ...setup.env,
     ...spec.env,
