@@ -61,13 +61,27 @@ export class TcpProxy {
     if (this.server) return;
     const server = net.createServer((client) => this.onConnection(client));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => {
-        this.port = (server.address() as net.AddressInfo).port;
-        resolve();
-      });
-    });
+    // Listening again on the same port after 'refuse' can meet a busy machine's outgoing connection
+    // holding that port for a moment: try again for a while before giving up.
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(this.port, '127.0.0.1', () => {
+            server.off('error', reject);
+            this.port = (server.address() as net.AddressInfo).port;
+            resolve();
+          });
+        });
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || this.port === 0 || attempt >= 100) {
+          this.server = undefined;
+          throw error;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
   }
 
   /** Switches behaviour; existing connections are cut so the change applies at once. */
