@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const metrics = new ServiceMetrics({
     serviceName,
     serviceVersion: pkg.version,
-    extraReaders: otel.metricReaders(),
+    ...(otel.metrics ? { sdk: otel.metrics } : {}),
   });
   const tracer = trace.getTracer('invoice-webhook', pkg.version);
   const tracing =

@@ -149,6 +149,8 @@ export class Flusher {
         : takeBatch(this.buffer, this.limits);
       // FIFO: the oldest entry's group is busy; the batch carrying it will pump again when done.
       if (batch.length === 0) break;
+      const takenAtMs = this.now();
+      for (const entry of batch) this.metrics.bufferWait.record((takenAtMs - entry.enqueuedAtMs) / 1000);
       this.inFlight += 1;
       this.trackGroups(batch, 1);
       this.delivery

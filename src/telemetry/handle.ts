@@ -1,4 +1,11 @@
-import type { IMetricReader } from '@opentelemetry/sdk-metrics';
+import type { MeterProvider } from '@opentelemetry/api';
+import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+
+/** The SDK's MeterProvider and the Prometheus reader registered in it, for /metrics. */
+export interface SdkMetrics {
+  readonly meterProvider: MeterProvider;
+  readonly prometheus: PrometheusExporter;
+}
 
 /**
  * What main.ts needs from the OpenTelemetry SDK that the preload started, or did not. This module
@@ -10,14 +17,17 @@ export interface Telemetry {
    * was started without `--require dist/src/telemetry/preload.js`. `failed`: the SDK threw at start-up.
    */
   readonly state: 'on' | 'disabled' | 'not preloaded' | 'failed';
-  /** New readers for the service's own MeterProvider (OTLP per OTEL_METRICS_EXPORTER when on); else none. */
-  metricReaders(): IMetricReader[];
-  /** Flushes pending spans and stops the SDK, giving up after `timeoutMs` (default 5000). Call it last. */
+  /**
+   * The one MeterProvider of the process when the SDK is on (main thread only): the Prometheus reader
+   * for /metrics and the OTLP reader, fed by the service, the HTTP and the Node runtime instrumentations.
+   */
+  readonly metrics?: SdkMetrics;
+  /** Flushes pending spans and metrics and stops the SDK, giving up after `timeoutMs` (default 5000). Call it last. */
   shutdown(timeoutMs?: number): Promise<void>;
 }
 
 function inactive(state: Exclude<Telemetry['state'], 'on'>): Telemetry {
-  return { state, metricReaders: () => [], shutdown: () => Promise.resolve() };
+  return { state, shutdown: () => Promise.resolve() };
 }
 
 export const DISABLED_TELEMETRY: Telemetry = inactive('disabled');

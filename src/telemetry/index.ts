@@ -1,4 +1,4 @@
-export { telemetry, type Telemetry } from './handle.js';
+export { telemetry, type SdkMetrics, type Telemetry } from './handle.js';
 export { createLogger, traceFields, type LoggerOptions } from './logger.js';
 export { ServiceMetrics, type ServiceMetricsOptions } from './meter-provider.js';
 export { PipelineMetrics, type BufferGauge, type JournalGauge, type RejectReason } from './metrics.js';

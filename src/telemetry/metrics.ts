@@ -47,6 +47,7 @@ export class PipelineMetrics {
   readonly journalFsyncDuration: Histogram;
   readonly journalSyncRecords: Histogram;
   readonly journalRecovered: Counter;
+  readonly bufferWait: Histogram;
 
   constructor(meter: Meter) {
     this.accepted = meter.createCounter('webhook_invoices_accepted', {
@@ -101,6 +102,15 @@ export class PipelineMetrics {
     });
     this.journalRecovered = meter.createCounter('journal_recovered_records', {
       description: 'Invoices found undelivered in the journal at start and sent again.',
+    });
+    this.bufferWait = meter.createHistogram('webhook_buffer_wait_seconds', {
+      description: 'Time an invoice waited in the buffer, from acceptance until its batch was taken for sending.',
+      unit: 's',
+      advice: {
+        explicitBucketBoundaries: [
+          0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+        ],
+      },
     });
   }
 

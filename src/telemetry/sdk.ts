@@ -1,16 +1,18 @@
 import type { IncomingMessage } from 'node:http';
-import { diag } from '@opentelemetry/api';
-import { OTLPMetricExporter as OtlpGrpcMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
-import { OTLPMetricExporter as OtlpJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPMetricExporter as OtlpProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { isMainThread } from 'node:worker_threads';
+import { diag, metrics } from '@opentelemetry/api';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { AwsInstrumentation } from '@opentelemetry/instrumentation-aws-sdk';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
-import { PeriodicExportingMetricReader, type IMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-import type { Telemetry } from './handle.js';
+import { installDiagLogger } from './diag-logger.js';
+import type { SdkMetrics, Telemetry } from './handle.js';
+import { metricReadersFromEnv } from './metric-readers.js';
 import { propagatorFromEnv } from './propagation.js';
+import { metricViews } from './views.js';
 
 export interface SdkOptions {
   /** Default service.name; OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override it. */
@@ -30,14 +32,21 @@ export function isUntracedRequest(request: IncomingMessage): boolean {
 }
 
 /**
- * Starts the NodeSDK: traces over OTLP as the standard OTEL_* variables say (default http/protobuf to
- * http://localhost:4318), W3C trace context and baggage, and the http and AWS SDK
- * instrumentations. It registers no MeterProvider of its own: the service's ServiceMetrics takes the
- * OTLP reader from {@link Telemetry.metricReaders}, so /metrics and OTLP see the same instruments.
+ * Starts the NodeSDK as the standard OTEL_* variables say: traces (exporter, protocol, sampler,
+ * limits, batch settings are the SDK's own reading of them), W3C trace context and baggage, and the
+ * http, AWS SDK and Node runtime instrumentations. On the main thread it registers ONE MeterProvider
+ * holding the Prometheus reader (served at /metrics) and the push readers of OTEL_METRICS_EXPORTER,
+ * so the instrumentations' metrics (ack latency, runtime) and the service's reach both. The SQS
+ * thread gets no metrics: its runtime would report under the same resource as the main thread's.
  * Logs stay JSON lines on stdout (see logger.ts); no OTel log exporter is set up.
  */
 export function startSdk(options: SdkOptions): Telemetry {
   const { env } = options;
+  // Before anything reads a variable: a refused value is reported, as JSON, at OTEL_LOG_LEVEL.
+  installDiagLogger(env.OTEL_LOG_LEVEL);
+  const prometheus = isMainThread
+    ? new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true })
+    : undefined;
   const sdk = new NodeSDK({
     // Lowest priority: the resource detectors (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, host, process) win.
     resource: defaultResource().merge(
@@ -56,14 +65,22 @@ export function startSdk(options: SdkOptions): Telemetry {
       // No Koa instrumentation: its per-layer spans doubled the spans per request (and the export
       // cost) for no new information; the route names the HTTP span instead (see intake/app.ts).
       new AwsInstrumentation(),
+      ...(isMainThread ? [new RuntimeNodeInstrumentation()] : []),
     ],
-    metricReaders: [],
+    // Given readers, the SDK builds none from the environment: metricReadersFromEnv reads it as the SDK would.
+    metricReaders: prometheus ? [prometheus, ...metricReadersFromEnv()] : [],
+    views: metricViews(),
     logRecordProcessors: [],
   });
+  // NodeSDK puts a plain-text console logger in place when OTEL_LOG_LEVEL is set; keep the JSON one.
+  installDiagLogger(env.OTEL_LOG_LEVEL);
   sdk.start();
+  const sdkMetrics: SdkMetrics | undefined = prometheus
+    ? { meterProvider: metrics.getMeterProvider(), prometheus }
+    : undefined;
   return {
     state: 'on',
-    metricReaders: () => metricReadersFromEnv(env),
+    ...(sdkMetrics ? { metrics: sdkMetrics } : {}),
     shutdown: async (timeoutMs = 5000) => {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<void>((resolve) => {
@@ -77,49 +94,4 @@ export function startSdk(options: SdkOptions): Telemetry {
       clearTimeout(timer);
     },
   };
-}
-
-/** OTEL_METRICS_EXPORTER (default otlp; none turns it off) and the OTLP protocol variables. */
-export function metricReadersFromEnv(env: NodeJS.ProcessEnv): IMetricReader[] {
-  const names = (env.OTEL_METRICS_EXPORTER ?? 'otlp')
-    .split(',')
-    .map((name) => name.trim().toLowerCase())
-    .filter((name) => name !== '');
-  if (names.includes('none')) return [];
-  const readers: IMetricReader[] = [];
-  for (const name of new Set(names.length === 0 ? ['otlp'] : names)) {
-    if (name !== 'otlp') {
-      // prometheus: the service already serves /metrics on its own port.
-      diag.warn(`OTEL_METRICS_EXPORTER: "${name}" is not supported here; use otlp or none (Prometheus is at /metrics)`);
-      continue;
-    }
-    readers.push(
-      new PeriodicExportingMetricReader({
-        exporter: otlpMetricExporter(env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL),
-        exportIntervalMillis: positiveNumber(env.OTEL_METRIC_EXPORT_INTERVAL) ?? 60000,
-        exportTimeoutMillis: positiveNumber(env.OTEL_METRIC_EXPORT_TIMEOUT) ?? 30000,
-      }),
-    );
-  }
-  return readers;
-}
-
-function otlpMetricExporter(protocol: string | undefined): PushMetricExporter {
-  switch ((protocol ?? '').trim()) {
-    case 'grpc':
-      return new OtlpGrpcMetricExporter();
-    case 'http/json':
-      return new OtlpJsonMetricExporter();
-    case '':
-    case 'http/protobuf':
-      return new OtlpProtoMetricExporter();
-    default:
-      diag.warn(`unsupported OTLP metrics protocol "${protocol}"; using http/protobuf`);
-      return new OtlpProtoMetricExporter();
-  }
-}
-
-function positiveNumber(value: string | undefined): number | undefined {
-  const n = Number(value);
-  return value !== undefined && value.trim() !== '' && Number.isFinite(n) && n > 0 ? n : undefined;
 }
