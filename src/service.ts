@@ -25,6 +25,7 @@ import {
   parseSecrets,
   type DedupeWindow,
   type Readiness,
+  type ReadinessCheck,
   type SignatureCheck,
 } from './intake/index.js';
 import { InvoiceJournal } from './journal/index.js';
@@ -188,7 +189,7 @@ export class Service {
       logger,
       metrics: this.pipelineMetrics,
       bodyLimitBytes: config.bodyLimitBytes,
-      readiness: () => this.readiness(),
+      readiness: (exclude) => this.readiness(exclude),
       openApi: openApiDocument(),
       serveMetrics: (ctx) => {
         ctx.respond = false;
@@ -210,11 +211,17 @@ export class Service {
     });
   }
 
-  readiness(): Readiness {
+  /**
+   * Not ready while starting or shutting down, and while the buffer is above its high-water mark
+   * unless `exclude` has `buffer` (the chart's probe excludes it: see helm/README.md, "Readiness").
+   */
+  readiness(exclude: ReadonlySet<ReadinessCheck> = new Set()): Readiness {
     if (this.state === 'created') return { ready: false, reason: 'starting' };
     if (this.state === 'recovering') return { ready: false, reason: 'recovering the journal' };
     if (this.state !== 'running') return { ready: false, reason: 'shutting down' };
-    if (this.buffer.size >= this.highWater) return { ready: false, reason: 'buffer above high-water mark' };
+    if (!exclude.has('buffer') && this.buffer.size >= this.highWater) {
+      return { ready: false, reason: 'buffer above high-water mark' };
+    }
     return { ready: true };
   }
 

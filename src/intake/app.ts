@@ -16,13 +16,28 @@ export interface Readiness {
   reason?: string;
 }
 
+/**
+ * Checks of /readyz that a probe may leave out with `?exclude=<name>` (as kube-apiserver's /readyz
+ * does). `buffer`: the buffer above its high-water mark. Starting and shutting down always count.
+ */
+export type ReadinessCheck = 'buffer';
+
+const READINESS_CHECKS: ReadonlySet<string> = new Set<ReadinessCheck>(['buffer']);
+
+/** The known check names in `?exclude=a,b` or `?exclude=a&exclude=b`; unknown names are ignored. */
+export function excludedChecks(exclude: string | string[] | undefined): Set<ReadinessCheck> {
+  const names = (Array.isArray(exclude) ? exclude : [exclude ?? '']).flatMap((value) => value.split(','));
+  return new Set(names.map((name) => name.trim()).filter((name) => READINESS_CHECKS.has(name)) as ReadinessCheck[]);
+}
+
 export interface AppOptions {
   intake: Intake;
   logger: Logger;
   metrics: PipelineMetrics;
   /** Largest accepted body in bytes. */
   bodyLimitBytes: number;
-  readiness: () => Readiness;
+  /** Readiness, leaving out the checks a probe excluded. */
+  readiness: (exclude: ReadonlySet<ReadinessCheck>) => Readiness;
   /** The OpenAPI document served at {@link OPENAPI_PATH}. */
   openApi: Record<string, unknown>;
   /** Serves /metrics on the raw Node response. */
@@ -74,7 +89,7 @@ export function createApp(options: AppOptions): Koa {
     ctx.body = { status: 'ok' };
   });
   router.get('/readyz', (ctx) => {
-    const state = options.readiness();
+    const state = options.readiness(excludedChecks(ctx.query.exclude));
     ctx.status = state.ready ? 200 : 503;
     ctx.body = state.ready ? { status: 'ready' } : { status: 'not_ready', reason: state.reason };
   });

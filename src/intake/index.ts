@@ -1,4 +1,11 @@
-export { WEBHOOK_PATH, createApp, type AppOptions, type Readiness } from './app.js';
+export {
+  WEBHOOK_PATH,
+  createApp,
+  excludedChecks,
+  type AppOptions,
+  type Readiness,
+  type ReadinessCheck,
+} from './app.js';
 export { TtlDedupeWindow, type TtlDedupeWindowOptions } from './dedupe.js';
 export { IntakeError, invalidSignature, shapeErrors } from './errors.js';
 export {

@@ -300,6 +300,12 @@ describe('pipeline against a real LocalStack SQS', () => {
         assert.ok(accepted.length >= 20 && accepted.length <= 30, `accepted ${accepted.length}`);
         assert.equal(refused, 40 - accepted.length);
         assert.equal((await fetch(`${svc.url}/readyz`)).status, 503, 'not ready above the high-water mark');
+        // The chart's probe: the pod stays in the Service and keeps answering 503 + Retry-After itself.
+        assert.equal(
+          (await fetch(`${svc.url}/readyz?exclude=buffer`)).status,
+          200,
+          'ready when the probe excludes the buffer',
+        );
         assert.ok((await metricValue(svc.url, 'sqs_send_failures_total', { kind: 'call' })) > 0);
 
         await proxy.setMode('pass');

@@ -64,6 +64,7 @@ describe('shutdown', () => {
       const ready = await fetch(`${svc.url}/readyz`);
       assert.equal(ready.status, 503);
       assert.equal(((await ready.json()) as { reason: string }).reason, 'shutting down');
+      assert.equal((await fetch(`${svc.url}/readyz?exclude=buffer`)).status, 503, 'draining cannot be excluded');
       assert.equal((await fetch(`${svc.url}/livez`)).status, 200);
       const late = await postInvoice(svc.url, makeInvoice());
       assert.equal(late.status, 503);
