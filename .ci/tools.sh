@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the command-line tools the tests and the benchmark use, into .cache/bin (idempotent):
 #   helm (chart lint/template), kubernetes-validate (manifest schemas), jaeger (trace store),
-#   vegeta (open-model load). Go tools come from the Go module proxy, Python ones from PyPI.
+#   vegeta (open-model load), promtool (the chart's alert rules). Go tools come from the Go module proxy, Python ones from PyPI.
 #   .ci/tools.sh            all of them
 #   .ci/tools.sh helm ...   only the ones named
 set -euo pipefail
@@ -24,6 +24,14 @@ install_one() {
     # Built from the tool module in otel/jaeger-tool (Jaeger v2 = Go module v1.76.0): go install refuses it.
     jaeger) bash "$root/otel/jaeger.sh" install ;;
     vegeta) go_tool vegeta github.com/tsenart/vegeta/v12@v12.13.0 ;;
+    # Built from the tool module in .ci/promtool-tool: it pins Prometheus v0.316.0 and its go.sum locks the graph.
+    promtool)
+      if [ -x "$bin/promtool" ]; then return 0; fi
+      command -v go >/dev/null || { echo "tools: Go is needed to build promtool (https://go.dev/dl)" >&2; return 1; }
+      echo "tools: building promtool from .ci/promtool-tool (first build: several minutes on 2 cores)" >&2
+      (cd "$root/.ci/promtool-tool" && go build -o "$bin/promtool.tmp" github.com/prometheus/prometheus/cmd/promtool)
+      mv "$bin/promtool.tmp" "$bin/promtool"
+      ;;
     kubernetes-validate)
       if [ -x "$bin/kubernetes-validate" ]; then return 0; fi
       echo "tools: installing kubernetes-validate into .cache/kv" >&2
@@ -35,5 +43,5 @@ install_one() {
   esac
 }
 
-if [ $# -eq 0 ]; then set -- helm kubernetes-validate jaeger vegeta; fi
+if [ $# -eq 0 ]; then set -- helm kubernetes-validate jaeger vegeta promtool; fi
 for tool in "$@"; do install_one "$tool"; done

@@ -26,9 +26,21 @@ import {
   serviceContainer,
   tool,
   type Labels,
+  type Manifest,
 } from './support.js';
 
 type Values = Record<string, unknown>;
+
+/** The ConfigMap of the service's settings (the other one, when enabled, holds the Grafana dashboard). */
+function settingsConfigMap(manifests: readonly Manifest[]): Manifest {
+  return one(
+    manifests.filter((m) => !m.metadata.name.endsWith('-dashboard')),
+    'ConfigMap',
+  );
+}
+
+/** Prometheus Operator custom resources: kubernetes-validate has no schema for them. */
+const OPERATOR_KINDS = ['ServiceMonitor', 'PrometheusRule'];
 
 const readYaml = (file: string): Values => parse(readFileSync(file, 'utf8')) as Values;
 const defaultValues = readYaml(path.join(CHART_DIR, 'values.yaml'));
@@ -62,7 +74,7 @@ describe('helm chart: lint and Kubernetes schemas', () => {
     });
   }
 
-  it('every rendered resource passes kubernetes-validate --strict for Kubernetes 1.30 and 1.33; only the ServiceMonitor CRD has no schema', () => {
+  it('every rendered resource passes kubernetes-validate --strict for Kubernetes 1.30 and 1.33; only the Prometheus Operator CRDs have no schema', () => {
     const dir = tempDir('helm-render-');
     const files = VALUE_SETS.map((set, i) => {
       const file = path.join(dir, `values-${i}.yaml`);
@@ -90,14 +102,15 @@ describe('helm chart: lint and Kubernetes schemas', () => {
           .filter((l) => l.startsWith(`INFO ${file} passed`) && l.endsWith(`against version ${version}`))
           .map((l) => /for resource (\S+)/.exec(l)?.[1]);
         const expected = manifests
-          .filter((m) => m.kind !== 'ServiceMonitor')
+          .filter((m) => !OPERATOR_KINDS.includes(m.kind))
           .map((m) => `${m.kind.toLowerCase()}/${m.metadata.name}`);
         assert.deepEqual(passed.sort(), expected.sort(), `resources validated against ${version} for ${file}`);
         const warnings = lines.filter((l) => l.startsWith(`WARN ${file}`) && l.endsWith(`version ${version}`));
-        const monitors = ofKind(manifests, 'ServiceMonitor').length;
-        assert.equal(warnings.length, monitors, `schema warnings for ${file}: ${warnings.join('\n')}`);
+        const operatorResources = manifests.filter((m) => OPERATOR_KINDS.includes(m.kind)).length;
+        assert.equal(warnings.length, operatorResources, `schema warnings for ${file}: ${warnings.join('\n')}`);
         for (const warning of warnings) {
-          assert.match(warning, /kind ServiceMonitor with api version monitoring\.coreos\.com\/v1 /);
+          // Their shapes are checked in this file (ServiceMonitor) and in alerts.test.ts (PrometheusRule).
+          assert.match(warning, /kind (ServiceMonitor|PrometheusRule) with api version monitoring\.coreos\.com\/v1 /);
         }
       }
     }
@@ -196,14 +209,16 @@ describe('helm chart: what schemas cannot see', () => {
       // Liveness must not follow readiness: /readyz is 503 while draining or above high water, and a
       // liveness failure there would restart a pod that is doing exactly what it should.
       assert.notEqual(container.livenessProbe?.httpGet?.path, container.readinessProbe?.httpGet?.path);
-      assert.equal(container.readinessProbe?.httpGet?.path, '/readyz');
+      // Default: the buffer check is left out (a full pod answers 503 + Retry-After itself); bufferAware restores it.
+      const bufferAware = set.args.length > 0;
+      assert.equal(container.readinessProbe?.httpGet?.path, bufferAware ? '/readyz' : '/readyz?exclude=buffer');
       const http = container.ports?.find((p) => p.name === 'http');
       assert.equal(String(http?.containerPort), podEnvironment(manifests).PORT, 'named port http is where the service listens');
       for (const monitor of ofKind(manifests, 'ServiceMonitor')) {
         for (const endpoint of (monitor.spec as { endpoints: { path: string }[] }).endpoints) paths.add(endpoint.path);
       }
     }
-    assert.deepEqual([...paths].sort(), ['/livez', '/metrics', '/readyz']);
+    assert.deepEqual([...paths].sort(), ['/livez', '/metrics', '/readyz', '/readyz?exclude=buffer']);
     const svc = await startService({ sqsQueueUrl: 'http://127.0.0.1:1/queue/x' }, { sender: new InMemoryBatchSender() });
     try {
       for (const route of paths) {
@@ -261,7 +276,7 @@ describe('helm chart: what schemas cannot see', () => {
           `${name} is a helper but no other variable uses it`,
         );
       }
-      const configMap = one(manifests, 'ConfigMap');
+      const configMap = settingsConfigMap(manifests);
       for (const key of Object.keys(configMap.data ?? {})) assert.ok(Object.hasOwn(ENVIRONMENT, key), `ConfigMap key ${key}`);
       for (const setting of SECRET_SETTINGS) {
         assert.ok(!Object.hasOwn(configMap.data ?? {}, settingToEnv.get(setting) ?? ''), `${setting} kept out of the ConfigMap`);
@@ -280,7 +295,7 @@ describe('helm chart: what schemas cannot see', () => {
   });
 
   it("each config value becomes the variable of the service's setting of the same name", () => {
-    const configMap = one(render(['-f', ALL_ON_VALUES]), 'ConfigMap');
+    const configMap = settingsConfigMap(render(['-f', ALL_ON_VALUES]));
     for (const [key, value] of Object.entries(configOf(allOnValues))) {
       const env = settingToEnv.get(key);
       assert.ok(env, `config.${key} is not a setting in src/config/schema.ts`);
@@ -456,7 +471,7 @@ describe('helm chart: the pod', () => {
     assert.equal(checksum(['--set', 'replicaCount=5']), base);
   });
 
-  it('sets the IRSA role and the OpenTelemetry exporter from values; tracing is off by default', () => {
+  it('sets the IRSA role and the OpenTelemetry exporter from values; trace export is off by default, the SDK on', () => {
     const manifests = render(['-f', ALL_ON_VALUES]);
     const account = one(manifests, 'ServiceAccount');
     assert.equal(account.metadata.annotations?.['eks.amazonaws.com/role-arn'], 'arn:aws:iam::123456789012:role/invoice-webhook');
@@ -473,7 +488,9 @@ describe('helm chart: the pod', () => {
     const defaults = render();
     assert.equal(one(defaults, 'ServiceAccount').metadata.annotations, undefined, 'no role annotation unless given');
     const off = podEnvironment(defaults);
-    assert.equal(off.OTEL_SDK_DISABLED, 'true');
+    // The SDK's HTTP and runtime instrumentations feed /metrics (ack latency, event loop), so it stays on.
+    assert.equal(off.OTEL_SDK_DISABLED, 'false');
+    assert.equal(off.OTEL_TRACES_EXPORTER, 'none');
     assert.equal(off.OTEL_EXPORTER_OTLP_ENDPOINT, undefined);
     assert.equal(off.OTEL_SERVICE_NAME, 'invoice-webhook');
   });

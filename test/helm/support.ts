@@ -19,11 +19,11 @@ export const VALUE_SETS = [
   { name: 'all-on values', args: ['-f', ALL_ON_VALUES] },
 ] as const;
 
-const TOOLS_HINT = 'run `.ci/tools.sh helm kubernetes-validate` to install it into .cache/bin';
+const TOOLS_HINT = 'run `.ci/tools.sh helm kubernetes-validate promtool` to install it into .cache/bin';
 const found = new Map<string, string>();
 
 /** A tool from .cache/bin or PATH; a missing tool fails the test (never skips it). */
-export function tool(name: 'helm' | 'kubernetes-validate'): string {
+export function tool(name: 'helm' | 'kubernetes-validate' | 'promtool'): string {
   const known = found.get(name);
   if (known) return known;
   const dirs = [path.join(REPO_ROOT, '.cache', 'bin'), ...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean)];

@@ -113,8 +113,12 @@ describe('faults in the middle of a load, against LocalStack behind a fault-inje
     const svc = await startService({ sqsQueueUrl: queueUrl, sqsEndpoint: proxy.url, retryBaseMs: 10, retryMaxMs: 50 });
     try {
       assert.equal((await postInvoice(svc.url, makeInvoice())).status, 202);
-      await new Promise((r) => setTimeout(r, 300));
-      assert.ok((await metricValue(svc.url, 'sqs_send_failures_total', { code: 'ThrottlingException' })) > 0);
+      // Wait for the count rather than a fixed time: on a loaded machine the first throttled call can take a while.
+      const deadline = Date.now() + 15000;
+      while ((await metricValue(svc.url, 'sqs_send_failures_total', { code: 'ThrottlingException' })) === 0) {
+        assert.ok(Date.now() < deadline, 'a throttled call is counted on /metrics within 15 s');
+        await new Promise((r) => setTimeout(r, 100));
+      }
       const limit = await metricValue(svc.url, 'sqs_flush_concurrency_limit');
       assert.ok(limit >= 2 && limit < 8, `the adaptive limit backed off from 8 to ${limit} (bounds 2..64)`);
       await proxy.setMode('pass');
