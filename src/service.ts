@@ -150,6 +150,7 @@ export class Service {
       lingerMs: config.batchLingerMs,
       limit,
       orderedGroups: fifo,
+      onTaken: (waitedMs) => this.pipelineMetrics.bufferWait.record(waitedMs / 1000),
     });
     const secrets = parseSecrets(config.webhookSecrets);
     const signatureOptions = { secrets, toleranceSeconds: config.signatureToleranceSeconds };

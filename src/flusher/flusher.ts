@@ -27,6 +27,8 @@ export interface FlusherOptions {
   orderedGroups?: boolean;
   /** Monotonic clock in ms. Default: performance.now. */
   now?: () => number;
+  /** Told how long each entry waited in the buffer (ms) when its batch is taken. Default: nothing. */
+  onTaken?: (waitedMs: number) => void;
 }
 
 /** How a drain ended: what was not delivered to SQS in time (see {@link ShutdownLoss}). */
@@ -49,6 +51,7 @@ export class Flusher {
   /** FIFO: message groups in flight, with how many of their entries. */
   private readonly groupsInFlight = new Map<string, number>();
   private readonly now: () => number;
+  private readonly onTaken: ((waitedMs: number) => void) | undefined;
 
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -70,6 +73,7 @@ export class Flusher {
     this.limit = options.limit ?? new FixedConcurrencyLimit(options.concurrency ?? 8);
     this.orderedGroups = options.orderedGroups ?? false;
     this.now = options.now ?? (() => performance.now());
+    this.onTaken = options.onTaken;
   }
 
   /** Batches being sent or waiting to be retried. */
@@ -149,8 +153,10 @@ export class Flusher {
         : takeBatch(this.buffer, this.limits);
       // FIFO: the oldest entry's group is busy; the batch carrying it will pump again when done.
       if (batch.length === 0) break;
-      const takenAtMs = this.now();
-      for (const entry of batch) this.metrics.bufferWait.record((takenAtMs - entry.enqueuedAtMs) / 1000);
+      if (this.onTaken) {
+        const takenAtMs = this.now();
+        for (const entry of batch) this.onTaken(takenAtMs - entry.enqueuedAtMs);
+      }
       this.inFlight += 1;
       this.trackGroups(batch, 1);
       this.delivery
