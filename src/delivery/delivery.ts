@@ -21,6 +21,18 @@ export interface DeliveryLedger {
   retire(entries: readonly PendingInvoice[]): void;
 }
 
+/** Invoice ids per dead-letter log line. */
+const IDS_PER_LOG_LINE = 100;
+/** Invoice bodies (up to the body limit each) per log line when the dead-letter file cannot be written. */
+const BODIES_PER_LOG_LINE = 10;
+
+/** `items` in consecutive runs of at most `size`. */
+function inChunks<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}
+
 export interface BatchDeliveryOptions {
   sender: BatchSender;
   deadLetter: DeadLetterSink;
@@ -324,19 +336,45 @@ export class BatchDelivery {
     message: string,
   ): Promise<boolean> {
     this.metrics.deadLettered.add(entries.length, { reason, code });
-    const invoiceIds = entries.map((e) => e.invoiceId);
     try {
       await this.deadLetter.write(entries, reason, code, message);
-      this.logger.error({ reason, code, sqsMessage: message, invoiceIds }, 'invoices written to the dead-letter file');
+      // A drain that runs out of time can spill tens of thousands: bounded lines, numbered, never one huge line.
+      const parts = inChunks(entries, IDS_PER_LOG_LINE);
+      parts.forEach((part, i) =>
+        this.logger.error(
+          {
+            reason,
+            code,
+            sqsMessage: message,
+            count: entries.length,
+            part: i + 1,
+            parts: parts.length,
+            invoiceIds: part.map((e) => e.invoiceId),
+          },
+          'invoices written to the dead-letter file',
+        ),
+      );
       this.ledger?.retire(entries);
       for (const e of entries) settle(e, deadOutcome(reason, code, message));
       return true;
     } catch (error) {
-      this.logger.fatal(
-        { err: error, reason, code, invoiceIds, bodies: entries.map((e) => e.body) },
-        this.ledger === undefined
-          ? 'could not write dead letters; the invoices are in this log line only'
-          : 'could not write dead letters; the invoices stay in the journal and are tried again at the next start',
+      const parts = inChunks(entries, BODIES_PER_LOG_LINE);
+      parts.forEach((part, i) =>
+        this.logger.fatal(
+          {
+            err: error,
+            reason,
+            code,
+            count: entries.length,
+            part: i + 1,
+            parts: parts.length,
+            invoiceIds: part.map((e) => e.invoiceId),
+            bodies: part.map((e) => e.body),
+          },
+          this.ledger === undefined
+            ? 'could not write dead letters; the invoices are in these log lines only'
+            : 'could not write dead letters; the invoices stay in the journal and are tried again at the next start',
+        ),
       );
       for (const e of entries) settle(e, deadOutcome(reason, code, message));
       return false;
