@@ -27,10 +27,14 @@ export const ATTR_MESSAGING_OPERATION_TYPE = 'messaging.operation.type';
 export const ATTR_MESSAGING_OPERATION_NAME = 'messaging.operation.name';
 export const ATTR_MESSAGING_BATCH_MESSAGE_COUNT = 'messaging.batch.message_count';
 export const ATTR_AWS_SQS_QUEUE_URL = 'aws.sqs.queue.url';
-/** Not a semantic convention: which attempt at sending these entries this call is (0 = first). */
-export const ATTR_MESSAGING_RETRY_ATTEMPT = 'messaging.retry.attempt';
+// Our own names stay out of the reserved `messaging.*` namespace (and every other semconv one).
+/** Which attempt at sending these entries this call is (0 = first). */
+export const ATTR_SEND_ATTEMPT = 'webhook.send.attempt';
 /** Event added to a send span when SQS answered but refused some entries. */
-export const EVENT_ENTRIES_FAILED = 'sqs.entries_failed';
+export const EVENT_ENTRIES_FAILED = 'webhook.entries_failed';
+/** Entries SQS refused / accepted in the call, on the {@link EVENT_ENTRIES_FAILED} event. */
+export const ATTR_FAILED_COUNT = 'webhook.batch.failed_count';
+export const ATTR_SUCCESSFUL_COUNT = 'webhook.batch.successful_count';
 
 export interface OtelBatchTracerOptions {
   /** Usually `trace.getTracer('invoice-webhook', version)`. */
@@ -46,7 +50,8 @@ const IN_DELIVERY = createContextKey('invoice-webhook: inside a batch delivery s
  * - `deliver <queue>` (INTERNAL, a new trace) covers one batch from leaving the buffer until every
  *   entry is acknowledged or dead-lettered, so the flusher's log lines about it carry its trace id;
  * - `send <queue>` (PRODUCER) wraps each SendMessageBatch call, retries included, with a link to
- *   every message's accepting request. The AWS SDK's client span nests under it.
+ *   every message's accepting request. The AWS SDK's span nests under it as a CLIENT span
+ *   (telemetry/client-kind.ts), so each attempt has exactly one PRODUCER span.
  * A send span is never the child of whichever request happened to wake the flusher.
  */
 export class OtelBatchTracer implements BatchTracer {
@@ -102,9 +107,10 @@ export class OtelBatchTracer implements BatchTracer {
           ...this.base,
           [ATTR_MESSAGING_DESTINATION_NAME]: destination,
           [ATTR_MESSAGING_OPERATION_TYPE]: 'send',
-          [ATTR_MESSAGING_OPERATION_NAME]: 'SendMessageBatch',
+          // The span name is `{messaging.operation.name} {messaging.destination.name}`, as the conventions ask.
+          [ATTR_MESSAGING_OPERATION_NAME]: 'send',
           [ATTR_MESSAGING_BATCH_MESSAGE_COUNT]: entries.length,
-          [ATTR_MESSAGING_RETRY_ATTEMPT]: attempt,
+          [ATTR_SEND_ATTEMPT]: attempt,
         },
         links: linksOf(entries),
       },
@@ -133,8 +139,8 @@ function recordEntryFailures(span: Span, result: BatchResult): void {
   if (result.failed.length === 0) return;
   const codes = [...new Set(result.failed.map((f) => f.code))].sort().join(',');
   span.addEvent(EVENT_ENTRIES_FAILED, {
-    'messaging.batch.failed_count': result.failed.length,
-    'messaging.batch.successful_count': result.successful.length,
+    [ATTR_FAILED_COUNT]: result.failed.length,
+    [ATTR_SUCCESSFUL_COUNT]: result.successful.length,
     [ATTR_ERROR_TYPE]: codes,
   });
   span.setAttribute(ATTR_ERROR_TYPE, codes);

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { isMainThread } from 'node:worker_threads';
-import { diag, metrics } from '@opentelemetry/api';
+import { diag, metrics, trace } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { AwsInstrumentation } from '@opentelemetry/instrumentation-aws-sdk';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -8,6 +8,7 @@ import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runti
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { ClientKindTracerProvider } from './client-kind.js';
 import { installDiagLogger } from './diag-logger.js';
 import type { SdkMetrics, Telemetry } from './handle.js';
 import { metricReadersFromEnv } from './metric-readers.js';
@@ -47,6 +48,11 @@ export function startSdk(options: SdkOptions): Telemetry {
   const prometheus = isMainThread
     ? new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true })
     : undefined;
+  const aws = new AwsInstrumentation({
+    // Named like the instrumentation's other AWS calls (`SQS.SendMessageBatch`), not `<queue> send`:
+    // `send <queue>` is our PRODUCER span around it (see client-kind.ts).
+    preRequestHook: (span, request) => span.updateName(`${request.request.serviceName}.${request.request.commandName}`),
+  });
   const sdk = new NodeSDK({
     // Lowest priority: the resource detectors (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, host, process) win.
     resource: defaultResource().merge(
@@ -64,7 +70,7 @@ export function startSdk(options: SdkOptions): Telemetry {
       }),
       // No Koa instrumentation: its per-layer spans doubled the spans per request (and the export
       // cost) for no new information; the route names the HTTP span instead (see intake/app.ts).
-      new AwsInstrumentation(),
+      aws,
       ...(isMainThread ? [new RuntimeNodeInstrumentation()] : []),
     ],
     // Given readers, the SDK builds none from the environment: metricReadersFromEnv reads it as the SDK would.
@@ -75,6 +81,8 @@ export function startSdk(options: SdkOptions): Telemetry {
   // NodeSDK puts a plain-text console logger in place when OTEL_LOG_LEVEL is set; keep the JSON one.
   installDiagLogger(env.OTEL_LOG_LEVEL);
   sdk.start();
+  // One PRODUCER span per SendMessageBatch attempt: the AWS SDK's span inside ours becomes a CLIENT span.
+  aws.setTracerProvider(new ClientKindTracerProvider(trace.getTracerProvider()));
   const sdkMetrics: SdkMetrics | undefined = prometheus
     ? { meterProvider: metrics.getMeterProvider(), prometheus }
     : undefined;

@@ -183,9 +183,9 @@ describe('tracing of the pipeline (in-memory spans)', () => {
         'messaging.system': 'aws_sqs',
         'messaging.destination.name': 'in-memory',
         'messaging.operation.type': 'send',
-        'messaging.operation.name': 'SendMessageBatch',
+        'messaging.operation.name': 'send',
         'messaging.batch.message_count': count,
-        'messaging.retry.attempt': 0,
+        'webhook.send.attempt': 0,
         'aws.sqs.queue.url': QUEUE_URL,
         'server.address': '127.0.0.1',
         'server.port': 4566,
@@ -246,10 +246,10 @@ describe('tracing of the pipeline (in-memory spans)', () => {
     assert.equal(deliveries.length, 1, 'both invoices left in one batch');
     const delivery = deliveries[0];
     const sends = spansNamed('send in-memory').sort(
-      (a, b) => Number(a.attributes['messaging.retry.attempt']) - Number(b.attributes['messaging.retry.attempt']),
+      (a, b) => Number(a.attributes['webhook.send.attempt']) - Number(b.attributes['webhook.send.attempt']),
     );
     assert.deepEqual(
-      sends.map((s) => [s.attributes['messaging.retry.attempt'], s.attributes['messaging.batch.message_count']]),
+      sends.map((s) => [s.attributes['webhook.send.attempt'], s.attributes['messaging.batch.message_count']]),
       [
         [0, 2],
         [1, 2],
@@ -268,10 +268,10 @@ describe('tracing of the pipeline (in-memory spans)', () => {
 
     assert.equal(partial.status.code, SpanStatusCode.ERROR);
     assert.equal(partial.attributes['error.type'], 'InternalError');
-    const event = partial.events.find((e) => e.name === 'sqs.entries_failed');
+    const event = partial.events.find((e) => e.name === 'webhook.entries_failed');
     assert.deepEqual(event?.attributes, {
-      'messaging.batch.failed_count': 1,
-      'messaging.batch.successful_count': 1,
+      'webhook.batch.failed_count': 1,
+      'webhook.batch.successful_count': 1,
       'error.type': 'InternalError',
     });
 
