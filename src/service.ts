@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Tracer } from '@opentelemetry/api';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
@@ -81,6 +81,10 @@ export class Service {
   private readonly highWater: number;
   private readonly dedupe: DedupeWindow | undefined;
   private server: http.Server | undefined;
+  /** Open client connections, each with its requests not yet answered. */
+  private readonly connections = new Map<Socket, number>();
+  /** Responses not yet sent: those whose headers are still open get `Connection: close` when the drain starts. */
+  private readonly pending = new Set<http.ServerResponse>();
   private state: State = 'created';
   private stopping: Promise<DrainResult> | undefined;
 
@@ -240,6 +244,7 @@ export class Service {
       if (key !== undefined) void Promise.resolve(this.dedupe?.seen(key)).catch(() => undefined);
     }
     const unfed = this.feed(recovered);
+    const handle = this.app.callback();
     const server = http.createServer(
       {
         requestTimeout: this.config.httpRequestTimeoutMs,
@@ -248,8 +253,15 @@ export class Service {
         // How often Node checks the two timeouts above; its 30 s default would let slow bodies linger.
         connectionsCheckingInterval: Math.min(1000, this.config.httpHeadersTimeoutMs),
       },
-      this.app.callback(),
+      (req, res) => {
+        this.track(req.socket, res);
+        return handle(req, res);
+      },
     );
+    server.on('connection', (socket: Socket) => {
+      this.connections.set(socket, 0);
+      socket.once('close', () => this.connections.delete(socket));
+    });
     server.maxHeadersCount = this.config.httpMaxHeadersCount;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -309,6 +321,9 @@ export class Service {
     const started = performance.now();
     // Keep listening while draining: probes and late senders get a clear 503, not a refused connection.
     this.state = 'draining';
+    // From now on every response says `Connection: close`: the client learns with its answer that this
+    // connection ends, and opens its next one elsewhere (kube-proxy keeps routing an open connection here).
+    for (const res of this.pending) if (!res.headersSent) res.setHeader('Connection', 'close');
     this.logger.info({ buffered: this.buffer.size, inFlight: this.flusher.batchesInFlight }, 'draining');
     const progress = setInterval(() => {
       this.logger.info({ buffered: this.buffer.size, inFlight: this.flusher.batchesInFlight }, 'still draining');
@@ -318,7 +333,7 @@ export class Service {
     await this.journal?.settled();
     const result = await this.flusher.drain(this.config.shutdownTimeoutMs);
     clearInterval(progress);
-    await this.closeServer(1000);
+    await this.closeServer(Math.max(1000, this.config.shutdownTimeoutMs - (performance.now() - started)));
     await this.sender.close();
     await this.journal?.close();
     await this.dedupe?.close?.();
@@ -340,15 +355,46 @@ export class Service {
     return result;
   }
 
-  /** Stops accepting connections; lets open requests finish for up to `graceMs`. */
+  /** Counts a request on its connection until answered; while draining, the answer closes the connection. */
+  private track(socket: Socket, res: http.ServerResponse): void {
+    if (this.state === 'draining' || this.state === 'stopped') res.setHeader('Connection', 'close');
+    this.pending.add(res);
+    this.connections.set(socket, (this.connections.get(socket) ?? 0) + 1);
+    res.once('close', () => {
+      this.pending.delete(res);
+      const open = this.connections.get(socket);
+      if (open !== undefined) this.connections.set(socket, open - 1);
+    });
+  }
+
+  /**
+   * Stops listening, then waits up to `graceMs` for every connection to end. Answered with
+   * `Connection: close`, a connection ends by itself once its response is out. An idle keep-alive
+   * connection that was never told is left open: closing it races the client, which may be sending its
+   * next request on it at that very moment, and then sees a reset instead of an answer. It gets the
+   * rest of the budget to carry one more request (answered 503, `Connection: close`) or to be closed by
+   * its client. Only connections still open when `graceMs` runs out are cut, and the log says how many.
+   */
   private async closeServer(graceMs: number): Promise<void> {
     const server = this.server;
     if (server === undefined) return;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-    clearTimeout(timer);
+    // net.Server's close stops listening only. http.Server's own close() would also close every idle
+    // connection at once (Node >= 19), untold ones included: the race described above.
+    const listenerClosed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
+    const deadline = performance.now() + graceMs;
+    while (this.connections.size > 0 && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if (this.connections.size > 0) {
+      const idle = [...this.connections.values()].filter((open) => open === 0).length;
+      this.logger.warn(
+        { connections: this.connections.size, idle, graceMs: Math.round(graceMs) },
+        'closing connections still open at the end of the drain budget',
+      );
+    }
+    // Closes what is left (nothing, normally) and stops the timeout checks.
+    server.close();
     server.closeAllConnections();
+    await listenerClosed;
   }
 }
