@@ -35,6 +35,11 @@ app.kubernetes.io/name: {{ include "invoice-webhook.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
+{{/* The workload kind: with persistence a StatefulSet (each pod keeps its own claim), else a Deployment. */}}
+{{- define "invoice-webhook.workloadKind" -}}
+{{- if .Values.persistence.enabled }}StatefulSet{{ else }}Deployment{{ end }}
+{{- end }}
+
 {{- define "invoice-webhook.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "invoice-webhook.fullname" .) .Values.serviceAccount.name }}

@@ -266,8 +266,10 @@ describe('helm chart: what schemas cannot see', () => {
       const manifests = render(set.args);
       const container = serviceContainer(manifests);
       const names = Object.keys(podEnvironment(manifests));
+      // extraEnv is the user's own, for whatever reads it (the AWS SDK, Node, ...).
+      const extra = ((set.args.length > 0 ? allOnValues : defaultValues).extraEnv as { name: string }[]).map((v) => v.name);
       for (const name of names) {
-        if (serviceReads(name)) continue;
+        if (serviceReads(name) || extra.includes(name)) continue;
         // The only exception: a downward-API helper the kubelet expands into other values.
         const variable = container.env?.find((v) => v.name === name);
         assert.ok(variable?.valueFrom?.fieldRef, `${name} is neither read by the service nor a downward-API helper`);
@@ -310,7 +312,7 @@ describe('helm chart: what schemas cannot see', () => {
     for (const [key, value] of Object.entries(config)) {
       assert.deepEqual(value, serviceDefaults[key] ?? '', `config.${key}`);
     }
-    // Settings the chart owns instead of passing through: the port, the address, the secrets, the volume path.
+    // Settings the chart owns instead of passing through: the port, the address, the secrets, the volume paths.
     const owned = ['port', 'host', 'webhookSecrets', 'dedupeStore', 'deadLetterPath', 'journalDir', 'journalMaxBytes'];
     assert.deepEqual(
       Object.keys(serviceDefaults).filter((key) => !Object.hasOwn(config, key) && !owned.includes(key)),

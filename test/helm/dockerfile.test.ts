@@ -1,6 +1,7 @@
 // Docker cannot run on these machines, so the image is checked statically, and by starting the built
 // service laid out exactly as the Dockerfile's final stage lays it out.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
@@ -284,13 +285,34 @@ describe('Dockerfile', () => {
       });
       void exited.then((code) => reject(new Error(`exited with ${code} before listening; stderr: ${stderr}`)));
     });
+    // One keep-alive connection, as a pooled client holds it: every request below travels on it.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (route: string): Promise<{ status: number; connection: string | undefined }> =>
+      new Promise((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port, path: route, agent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+          })
+          .on('error', reject);
+      });
     try {
       for (const route of ['/livez', '/readyz']) {
-        const res = await fetch(`http://127.0.0.1:${port}${route}`);
-        await res.arrayBuffer();
+        const res = await get(route);
         assert.equal(res.status, 200, `GET ${route}`);
+        assert.equal(res.connection, 'keep-alive');
       }
+      child.kill('SIGTERM');
+      // The drain answers on the same connection with 503 and `Connection: close`: the client learns that
+      // the connection ends, and the service, with no untold connection left, exits at once.
+      let res = await get('/readyz');
+      for (let i = 0; res.status === 200 && i < 50; i += 1) {
+        await new Promise((r) => setTimeout(r, 100));
+        res = await get('/readyz');
+      }
+      assert.deepEqual(res, { status: 503, connection: 'close' }, 'draining, and the connection is told');
     } finally {
+      agent.destroy();
       child.kill('SIGTERM');
     }
     const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('timeout'), 15_000).unref())]);
