@@ -1,0 +1,134 @@
+// Live cluster (npm run test:k8s): the image built from the Dockerfile, installed with the chart.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { makeInvoice } from '../support/invoices.js';
+import { attribute, createQueue, receiveAll } from '../support/localstack.js';
+import {
+  FULLNAME,
+  RELEASE,
+  clusterIp,
+  createNamespace,
+  deleteNamespace,
+  helm,
+  installChart,
+  kubectl,
+  lab,
+  labValues,
+  readyPods,
+} from './support/lab.js';
+
+const NAMESPACE = 'iw-deploy';
+
+/** POST from the lab's node address to the Service's ClusterIP. */
+function post(ip: string, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: ip,
+        port: 80,
+        path: '/webhooks/invoice',
+        method: 'POST',
+        localAddress: lab.hostIp,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('deployed: the Dockerfile image installed with the chart', () => {
+  let queueUrl = '';
+
+  before(async () => {
+    queueUrl = await createQueue('k8s-deploy');
+    await createNamespace(NAMESPACE);
+    await installChart(NAMESPACE, { ...labValues(queueUrl), replicaCount: 2 });
+  });
+  after(() => deleteNamespace(NAMESPACE));
+
+  it('the pods get Ready, and an invoice sent to the Service ClusterIP lands on SQS byte for byte', async () => {
+    const ready = await readyPods(NAMESPACE, 2);
+    for (const pod of ready) assert.equal(pod.image, lab.image, 'the pods run the image built from the Dockerfile');
+    // Indentation, escapes and non-ASCII text: a service that re-serialised the JSON would change the bytes.
+    const body = JSON.stringify(
+      makeInvoice({ metadata: { note: 'Grüße \u2713 \u8acb\u6c42\u66f8', quote: '"\\/' } }),
+      null,
+      2,
+    );
+    const ip = await clusterIp(NAMESPACE);
+    const res = await post(ip, body);
+    assert.equal(res.status, 202, res.text);
+    const id = (JSON.parse(res.text) as { id: string }).id;
+    const messages = await receiveAll(queueUrl, { expected: 1, timeoutMs: 30_000 });
+    assert.equal(messages.length, 1);
+    assert.equal(attribute(messages[0]!, 'invoice-id'), id);
+    assert.equal(messages[0]?.Body, body, 'the message body is the request body, byte for byte');
+  });
+
+  it('helm test passes (the chart hook: /readyz and the webhook route through the Service)', async () => {
+    const out = await helm('test', RELEASE, '--namespace', NAMESPACE, '--logs', '--timeout', '180s');
+    assert.match(out, /Phase:\s+Succeeded/);
+    assert.match(out, /ok: http:\/\/[\d.]+:80\/readyz 200, .*refused an empty object \(422\)/);
+  });
+
+  it('the running service is non-root, on a read-only root filesystem, without capabilities or privilege escalation', async () => {
+    const [pod] = await readyPods(NAMESPACE, 2);
+    assert.ok(pod);
+    // PID 1 is the service itself (exec-form CMD); exec'd processes get the same security context.
+    const script = `
+      const fs = require('node:fs');
+      const status = (pid) => Object.fromEntries(fs.readFileSync('/proc/' + pid + '/status', 'utf8').trim().split('\\n')
+        .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]));
+      const write = (file) => { try { fs.writeFileSync(file, 'x'); fs.rmSync(file); return 'ok'; } catch (e) { return e.code; } };
+      const s = status(1);
+      console.log(JSON.stringify({
+        cmd: fs.readFileSync('/proc/1/cmdline', 'utf8').split('\\0')[0],
+        uid: s.Uid, gid: s.Gid, capEff: s.CapEff, capPrm: s.CapPrm, capBnd: s.CapBnd, noNewPrivs: s.NoNewPrivs, seccomp: s.Seccomp,
+        root: write('/app/probe'), etc: write('/etc/probe'), tmp: write('/tmp/probe'),
+        data: write('/var/lib/invoice-webhook/probe'),
+      }));`;
+    const out = JSON.parse(await kubectl('-n', NAMESPACE, 'exec', pod.name, '--', 'node', '-e', script)) as Record<
+      string,
+      string
+    >;
+    assert.equal(out.cmd, 'node', 'PID 1 is node');
+    assert.deepEqual(out.uid?.split(/\s+/), ['1000', '1000', '1000', '1000'], 'every uid is 1000');
+    assert.deepEqual(out.gid?.split(/\s+/), ['1000', '1000', '1000', '1000']);
+    for (const set of ['capEff', 'capPrm', 'capBnd'])
+      assert.equal(out[set], '0000000000000000', `${set}: no capabilities`);
+    assert.equal(out.noNewPrivs, '1', 'allowPrivilegeEscalation: false');
+    assert.equal(out.seccomp, '2', 'a seccomp filter (RuntimeDefault)');
+    assert.equal(out.root, 'EROFS', 'the root filesystem is read-only');
+    assert.equal(out.etc, 'EROFS');
+    assert.equal(out.tmp, 'ok', '/tmp is writable');
+    assert.equal(out.data, 'ok', 'the data volume is writable');
+  });
+
+  it('the egress guard refuses what a pod sends outside the lab (the instance-metadata address)', async () => {
+    const [pod] = await readyPods(NAMESPACE, 2);
+    assert.ok(pod);
+    const script = `
+      const s = require('node:net').connect({ host: '169.254.169.254', port: 80, timeout: 5000 });
+      s.on('connect', () => { console.log('connected'); s.destroy(); });
+      s.on('timeout', () => { console.log('timeout'); s.destroy(); });
+      s.on('error', (e) => console.log(e.code));`;
+    const out = (await kubectl('-n', NAMESPACE, 'exec', pod.name, '--', 'node', '-e', script)).trim();
+    assert.equal(
+      out,
+      'ECONNREFUSED',
+      'rejected by the guard at once, not sent out (a timeout would mean dropped elsewhere)',
+    );
+    const deployment = JSON.parse(await kubectl('-n', NAMESPACE, 'get', 'deployment', FULLNAME, '-o', 'json')) as {
+      status: { readyReplicas: number };
+    };
+    assert.equal(deployment.status.readyReplicas, 2);
+  });
+});
