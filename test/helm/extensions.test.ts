@@ -14,6 +14,7 @@ import {
   render,
   rendered,
   run,
+  selects,
   serviceContainer,
   tool,
   type Container,
@@ -185,7 +186,13 @@ describe('helm chart: helm test hook', () => {
     assert.match(script, /\/readyz/);
     assert.equal(container.securityContext?.readOnlyRootFilesystem, true);
     assert.deepEqual(container.securityContext?.capabilities, { drop: ['ALL'] });
-    const serviceName = one(manifests, 'Service').metadata.name;
+    const service = one(manifests, 'Service');
+    const serviceSelector = (service.spec as { selector: Record<string, string> }).selector;
+    assert.equal(selects(serviceSelector, pod.metadata.labels), false, 'the Service does not route to the test pod');
+    const pdbSelector = (one(manifests, 'PodDisruptionBudget').spec as { selector: { matchLabels: Record<string, string> } })
+      .selector.matchLabels;
+    assert.equal(selects(pdbSelector, pod.metadata.labels), false, 'the PDB does not count it');
+    const serviceName = service.metadata.name;
     assert.ok((container.env ?? []).some((v) => v.name === 'SERVICE_NAME' && v.value === serviceName));
     assert.deepEqual(ofKind(render([...QUEUE, '--set', 'helmTest.enabled=false']), 'Pod'), []);
   });

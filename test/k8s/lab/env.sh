@@ -61,6 +61,13 @@ start_bg() {
   echo $! > "$RUN/$n.pid"
   log "started $n (pid $!)"
 }
+# write_if_changed FILE: stdin to FILE, leaving FILE untouched when the content is the same (kube-proxy
+# exits when its configuration file changes under it).
+write_if_changed() {
+  local tmp; tmp=$(mktemp "$1.XXXX")
+  cat > "$tmp"
+  if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv "$tmp" "$1"; fi
+}
 alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
 reachable() { timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
 # wait_for SECONDS DESCRIPTION CMD...: poll CMD every half second.

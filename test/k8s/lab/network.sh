@@ -22,6 +22,13 @@ dev=$(ip -4 -o addr show | awk -v ip="$HOST_IP" '{split($4,a,"/"); if (a[1]==ip)
 defdev=$(ip -4 route show default | awk '{for(i=1;i<=NF;i++) if($i=="dev") print $(i+1)}' | head -1)
 [ -z "$defdev" ] || [ "$dev" != "$defdev" ] || die "HOST_IP $HOST_IP is on $dev, the default route's interface: use a lab address such as 10.250.0.1"
 [ -f "$RUN/ip_forward.orig" ] || cat /proc/sys/net/ipv4/ip_forward > "$RUN/ip_forward.orig"
+# The node's components add an (empty) KUBE-FIREWALL chain with jumps from INPUT and OUTPUT. Note whether the
+# host had one before, so stop.sh removes only the lab's.
+for ipt in iptables ip6tables; do
+  [ -f "$RUN/$ipt-kube-firewall.lab" ] || [ -f "$RUN/$ipt-kube-firewall.host" ] || {
+    if $ipt -S KUBE-FIREWALL >/dev/null 2>&1; then touch "$RUN/$ipt-kube-firewall.host"; else touch "$RUN/$ipt-kube-firewall.lab"; fi
+  }
+done
 
 if ! alive sqs-relay; then
   reachable "${LOCALSTACK_TARGET%:*}" "${LOCALSTACK_TARGET#*:}" || die "LocalStack does not answer on $LOCALSTACK_TARGET: start it with .ci/localstack.sh start"

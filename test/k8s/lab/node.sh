@@ -7,7 +7,7 @@ source "$(dirname "$0")/env.sh"
 mkdir -p "$K8S_LAB_WORK/containerd" "$K8S_LAB_WORK/cni/net.d" "$K8S_LAB_WORK/kubelet-root" "$K8S_LAB_WORK/manifests"
 [ -x "$CNI_BIN/bridge" ] || die "no CNI bridge plugin in $CNI_BIN (apt-get install containernetworking-plugins)"
 
-cat > "$K8S_LAB_WORK/containerd/config.toml" <<TOML
+write_if_changed "$K8S_LAB_WORK/containerd/config.toml" <<TOML
 version = 2
 root = "$K8S_LAB_WORK/containerd/root"
 state = "$CONTAINERD_STATE"
@@ -30,7 +30,7 @@ state = "$CONTAINERD_STATE"
     bin_dir = "$CNI_BIN"
     conf_dir = "$K8S_LAB_WORK/cni/net.d"
 TOML
-cat > "$K8S_LAB_WORK/cni/net.d/10-lab.conflist" <<JSON
+write_if_changed "$K8S_LAB_WORK/cni/net.d/10-lab.conflist" <<JSON
 {
   "cniVersion": "1.0.0",
   "name": "invoice-k8s-lab",
@@ -46,7 +46,7 @@ start_bg containerd containerd --config "$K8S_LAB_WORK/containerd/config.toml"
 wait_for 60 containerd ctr --address "$CONTAINERD_SOCK" version
 ctr --address "$CONTAINERD_SOCK" -n k8s.io images import "$K8S_LAB_CACHE/pause.tar" >/dev/null
 
-cat > "$K8S_LAB_WORK/kubelet-config.yaml" <<YAML
+write_if_changed "$K8S_LAB_WORK/kubelet-config.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 # Hosts with cgroup v1 (or a hybrid layout): allowed up to Kubernetes 1.34 with this switch.
@@ -82,7 +82,7 @@ node_ready() { [ "$(kubectl get node "$NODE_NAME" -o jsonpath='{.status.conditio
 wait_for 120 "node $NODE_NAME Ready" node_ready
 kubectl uncordon "$NODE_NAME" >/dev/null
 
-cat > "$K8S_LAB_WORK/kube-proxy-config.yaml" <<YAML
+write_if_changed "$K8S_LAB_WORK/kube-proxy-config.yaml" <<YAML
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 clientConnection: {kubeconfig: $K8S_LAB_WORK/kube-proxy.kubeconfig}
@@ -94,6 +94,8 @@ metricsBindAddress: 127.0.0.1:10249
 # No conntrack sysctl writes and no route_localnet: the host's settings stay as they are.
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
 iptables: {localhostNodePorts: false}
+# NodePorts (none here) only on the lab's node address, never on the machine's own interfaces.
+nodePortAddresses: [$HOST_IP/32]
 YAML
 start_bg kube-proxy kube-proxy --config="$K8S_LAB_WORK/kube-proxy-config.yaml"
 wait_for 60 kube-proxy curl -fsS http://127.0.0.1:10256/healthz

@@ -56,6 +56,15 @@ findmnt -rn -o TARGET | grep -E "^($K8S_LAB_WORK|/run/invoice-k8s-lab)/" | sort 
   umount "$m" 2>/dev/null || umount -l "$m"
 done
 rm -rf "$K8S_LAB_WORK/cni/ipam"
+for ipt in iptables ip6tables; do
+  if [ -f "$RUN/$ipt-kube-firewall.lab" ]; then
+    while $ipt -D INPUT -j KUBE-FIREWALL 2>/dev/null; do :; done
+    while $ipt -D OUTPUT -j KUBE-FIREWALL 2>/dev/null; do :; done
+    $ipt -F KUBE-FIREWALL 2>/dev/null && $ipt -X KUBE-FIREWALL 2>/dev/null
+    rm -f "$RUN/$ipt-kube-firewall.lab"
+  fi
+  rm -f "$RUN/$ipt-kube-firewall.host"
+done
 if [ -f "$RUN/ip_forward.orig" ]; then
   cat "$RUN/ip_forward.orig" > /proc/sys/net/ipv4/ip_forward && rm -f "$RUN/ip_forward.orig"
 fi

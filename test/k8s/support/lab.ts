@@ -28,7 +28,8 @@ export const lab = {
 
 export const RELEASE = 'iw';
 export const FULLNAME = 'iw-invoice-webhook';
-export const SELECTOR = `app.kubernetes.io/instance=${RELEASE}`;
+/** The service's pods (not the helm test pod). */
+export const SELECTOR = `app.kubernetes.io/name=invoice-webhook,app.kubernetes.io/instance=${RELEASE}`;
 
 async function tool(command: string, args: readonly string[], timeoutMs = 300_000): Promise<string> {
   try {
