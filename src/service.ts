@@ -63,6 +63,11 @@ export interface ServiceOptions {
    * `config.dedupeStore`; none otherwise.
    */
   dedupe?: DedupeWindow;
+  /**
+   * Longest the stop waits, once the buffer has drained, for keep-alive connections that were never told
+   * to close (see `closeServer`). Default: the rest of `config.shutdownTimeoutMs` (at least 1000 ms).
+   */
+  idleConnectionGraceMs?: number | undefined;
 }
 
 type State = 'created' | 'recovering' | 'running' | 'draining' | 'stopped';
@@ -80,6 +85,7 @@ export class Service {
   private readonly logger: Logger;
   private readonly highWater: number;
   private readonly dedupe: DedupeWindow | undefined;
+  private readonly idleConnectionGraceMs: number | undefined;
   private server: http.Server | undefined;
   /** Open client connections, each with its requests not yet answered. */
   private readonly connections = new Map<Socket, number>();
@@ -93,6 +99,7 @@ export class Service {
     const fifo = isFifoQueue(config.sqsQueueUrl);
     this.config = config;
     this.logger = logger;
+    this.idleConnectionGraceMs = options.idleConnectionGraceMs;
     this.buffer = new RingBuffer<PendingInvoice>({ capacity: config.bufferCapacity, maxBytes: config.bufferMaxBytes });
     this.highWater = Math.max(1, Math.floor(config.bufferCapacity * config.bufferHighWaterRatio));
     this.pipelineMetrics = new PipelineMetrics(options.metrics.meter);
@@ -333,7 +340,9 @@ export class Service {
     await this.journal?.settled();
     const result = await this.flusher.drain(this.config.shutdownTimeoutMs);
     clearInterval(progress);
-    await this.closeServer(Math.max(1000, this.config.shutdownTimeoutMs - (performance.now() - started)));
+    await this.closeServer(
+      this.idleConnectionGraceMs ?? Math.max(1000, this.config.shutdownTimeoutMs - (performance.now() - started)),
+    );
     await this.sender.close();
     await this.journal?.close();
     await this.dedupe?.close?.();

@@ -68,7 +68,11 @@ class RawConnection {
 describe('connections during the drain', () => {
   it('answers with Connection: close and leaves idle keep-alive connections open until they carry a request', async () => {
     const queueUrl = await createQueue('drain-conn');
-    const svc = await startService({ sqsQueueUrl: queueUrl, shutdownTimeoutMs: 3000 });
+    // The service's own default grace (the rest of the drain budget), not the test helper's short one.
+    const svc = await startService(
+      { sqsQueueUrl: queueUrl, shutdownTimeoutMs: 3000 },
+      { idleConnectionGraceMs: undefined },
+    );
     const used = await RawConnection.open(svc.url);
     const idle = await RawConnection.open(svc.url);
     try {
@@ -108,7 +112,11 @@ describe('connections during the drain', () => {
 
   it('closes at once when every connection was told', async () => {
     const queueUrl = await createQueue('drain-told');
-    const svc = await startService({ sqsQueueUrl: queueUrl, shutdownTimeoutMs: 10000 });
+    // The service's own default grace here too: a stop that is quick although the budget is long.
+    const svc = await startService(
+      { sqsQueueUrl: queueUrl, shutdownTimeoutMs: 10000 },
+      { idleConnectionGraceMs: undefined },
+    );
     const conn = await RawConnection.open(svc.url);
     try {
       assert.equal((await conn.request('GET', '/livez')).status, 200);

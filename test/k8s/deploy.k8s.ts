@@ -1,9 +1,13 @@
 // Live cluster (npm run test:k8s): the image built from the Dockerfile, installed with the chart.
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeInvoice } from '../support/invoices.js';
 import { attribute, createQueue, receiveAll } from '../support/localstack.js';
+import { REPO_ROOT } from '../support/service.js';
 import {
   FULLNAME,
   RELEASE,
@@ -110,6 +114,45 @@ describe('deployed: the Dockerfile image installed with the chart', () => {
     assert.equal(out.etc, 'EROFS');
     assert.equal(out.tmp, 'ok', '/tmp is writable');
     assert.equal(out.data, 'ok', 'the data volume is writable');
+  });
+
+  it('the API server accepts everything the chart renders with every option on, as a Deployment and as a StatefulSet (server-side dry run)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'k8s-dry-run-'));
+    for (const [name, extra] of [
+      ['deployment', []],
+      ['statefulset', ['--set', 'persistence.enabled=true', '--set', 'deadLetter.existingClaim=']],
+    ] as const) {
+      const rendered = await helm(
+        'template',
+        RELEASE,
+        path.join(REPO_ROOT, 'helm'),
+        '--namespace',
+        NAMESPACE,
+        '--kube-version',
+        '1.34.4',
+        '-f',
+        path.join(REPO_ROOT, 'helm/ci/all-on-values.yaml'),
+        // The Prometheus Operator's CRDs are not installed here.
+        '--set',
+        'serviceMonitor.enabled=false',
+        ...extra,
+      );
+      const file = path.join(dir, `${name}.yaml`);
+      writeFileSync(file, rendered);
+      const out = await kubectl('apply', '--dry-run=server', '--namespace', NAMESPACE, '-f', file);
+      for (const kind of [
+        'configmap',
+        'secret',
+        'service',
+        'serviceaccount',
+        'poddisruptionbudget',
+        'horizontalpodautoscaler',
+        'ingress',
+        name,
+      ]) {
+        assert.match(out, new RegExp(`^${kind}[./].* \\(server dry run\\)$`, 'm'), `${kind} accepted (${name})`);
+      }
+    }
   });
 
   it('the egress guard refuses what a pod sends outside the lab (the instance-metadata address)', async () => {

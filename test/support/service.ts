@@ -57,7 +57,9 @@ export async function startService(
   });
   const logger = pino({ level: overrides.logLevel ?? 'info' }, sink);
   const metrics = new ServiceMetrics({ serviceName: 'invoice-webhook-test', serviceVersion: '0.0.0' });
-  const service = new Service({ config, logger, metrics, ...deps });
+  // Tests hold idle keep-alive connections (fetch pools them): without a short grace every stop would
+  // wait out the drain budget for them. test/integration/drain-connections.test.ts checks the default.
+  const service = new Service({ config, logger, metrics, idleConnectionGraceMs: 200, ...deps });
   const address = await service.start();
   return {
     service,
