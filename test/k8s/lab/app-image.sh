@@ -20,5 +20,8 @@ $NICE podman build --runtime "$RUNC" --network host --layers --build-arg "NODE_I
 id=$(podman image inspect --format '{{.Id}}' localhost/invoice-webhook:lab-build)
 image=localhost/invoice-webhook:lab-${id:0:12}
 podman tag localhost/invoice-webhook:lab-build "$image"
+# Earlier lab builds of the image: untagged, so the store keeps one.
+old=$(podman images --format '{{.Repository}}:{{.Tag}}' localhost/invoice-webhook | grep -E ':lab-[0-9a-f]{12}$' | grep -vx "$image" || true)
+[ -z "$old" ] || podman rmi $old >/dev/null 2>&1 || true
 log "image $image built on $node_image in $((SECONDS - start))s ($(podman image inspect --format '{{.Size}}' "$image" | awk '{printf "%d MB", $1/1e6}'))"
 echo "$image" >&3

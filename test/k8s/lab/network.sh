@@ -13,7 +13,8 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
-if ! ip -4 -o addr show | awk '{print $4}' | grep -qx "$HOST_IP/[0-9]*"; then
+addrs=$(ip -4 -o addr show | awk '{print $4}')
+if ! grep -qx "$HOST_IP/[0-9]*" <<<"$addrs"; then
   ip link show "$LAB_BRIDGE" >/dev/null 2>&1 || { ip link add "$LAB_BRIDGE" type bridge; log "created bridge $LAB_BRIDGE"; }
   ip addr add "$HOST_IP/32" dev "$LAB_BRIDGE"
 fi
