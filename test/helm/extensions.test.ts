@@ -92,7 +92,8 @@ describe('helm chart: journal', () => {
   });
 
   it('the service starts with those variables, whether or not it has the journal yet', () => {
-    const env = podEnvironment(render(['-f', ALL_ON_VALUES]));
+    const env = podEnvironment(render([...QUEUE, '--set', 'journal.maxBytes=1000000']));
+    assert.ok(env.JOURNAL_DIR && env.JOURNAL_MAX_BYTES);
     const config = loadConfig({ env }) as unknown as Record<string, unknown>;
     if (Object.hasOwn(ENVIRONMENT, 'JOURNAL_DIR')) {
       // The journal exists: it reads the directory the chart gives it.
