@@ -345,9 +345,12 @@ describe('helm chart: what schemas cannot see', () => {
     const env = podEnvironment(render(['--set', `config.sqsQueueUrl=${queue}`]));
     const deadLetterPath = `/var/lib/invoice-webhook/${POD_NAME}/dead-letter.jsonl`;
     assert.equal(env.DEAD_LETTER_PATH, deadLetterPath);
+    // journal.enabled is on by default: the journal lives beside the dead letters, in the pod's own directory.
+    const journalDir = `/var/lib/invoice-webhook/${POD_NAME}/journal`;
+    assert.equal(env.JOURNAL_DIR, journalDir);
     assert.deepEqual(
       loadConfig({ env }),
-      loadConfig({ env: { SQS_QUEUE_URL: queue, DEAD_LETTER_PATH: deadLetterPath } }),
+      loadConfig({ env: { SQS_QUEUE_URL: queue, DEAD_LETTER_PATH: deadLetterPath, JOURNAL_DIR: journalDir } }),
       'with default values the service runs on its own defaults',
     );
   });
