@@ -132,9 +132,11 @@ describe('deployed: the Dockerfile image installed with the chart', () => {
         '1.34.4',
         '-f',
         path.join(REPO_ROOT, 'helm/ci/all-on-values.yaml'),
-        // The Prometheus Operator's CRDs are not installed here.
+        // The Prometheus Operator's CRDs (ServiceMonitor, PrometheusRule) are not installed here.
         '--set',
         'serviceMonitor.enabled=false',
+        '--set',
+        'alerts.enabled=false',
         ...extra,
       );
       const file = path.join(dir, `${name}.yaml`);
