@@ -54,16 +54,9 @@ function serviceReads(name: string): boolean {
   return (
     Object.hasOwn(ENVIRONMENT, name) ||
     /^OTEL_[A-Z0-9_]+$/.test(name) ||
-    /^AWS_[A-Z0-9_]+$/.test(name) ||
-    JOURNAL_VARIABLES.includes(name)
+    /^AWS_[A-Z0-9_]+$/.test(name)
   );
 }
-
-/**
- * journal.enabled sets these for the crash-safe journal. A service built before the journal ignores them
- * (the config loader reads only the names it knows); test/helm/extensions.test.ts checks both cases.
- */
-const JOURNAL_VARIABLES = ['JOURNAL_DIR', 'JOURNAL_MAX_BYTES'];
 
 describe('helm chart: lint and Kubernetes schemas', () => {
   for (const set of VALUE_SETS) {
@@ -289,8 +282,7 @@ describe('helm chart: what schemas cannot see', () => {
   it('with the all-on values the chart sets every variable the service reads', () => {
     const env = podEnvironment(render(['-f', ALL_ON_VALUES]));
     assert.deepEqual(
-      // The journal's variables come from journal.enabled (the chart's own values), not from config.
-      Object.keys(ENVIRONMENT).filter((name) => !Object.hasOwn(env, name) && !JOURNAL_VARIABLES.includes(name)),
+      Object.keys(ENVIRONMENT).filter((name) => !Object.hasOwn(env, name)),
       [],
       'settings the chart cannot set',
     );
