@@ -44,6 +44,11 @@ export class RingBuffer<T> {
     return this.count === 0;
   }
 
+  /** Room held by {@link reserve} and not yet filled or released: invoices on their way in (the journal write). */
+  get reservations(): number {
+    return this.reservedCount;
+  }
+
   /** Adds an item at the tail unless that would exceed the count or the byte budget. */
   push(item: T, bytes: number): PushResult {
     const room = this.reserve(bytes);

@@ -129,12 +129,21 @@ export class Flusher {
   }
 
   private whenIdle(): Promise<void> {
-    if (this.inFlight === 0 && (this.buffer.isEmpty || this.abandoned)) return Promise.resolve();
+    if (this.inFlight === 0 && (this.settledIn || this.abandoned)) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Nothing buffered and nothing on its way in: an invoice whose journal write is still running holds room
+   * in the buffer, is answered 2xx once written, and must be drained too, not left to a journal that may
+   * die with the pod.
+   */
+  private get settledIn(): boolean {
+    return this.buffer.isEmpty && this.buffer.reservations === 0;
+  }
+
   private checkIdle(): void {
-    if (this.inFlight !== 0 || !(this.buffer.isEmpty || this.abandoned)) return;
+    if (this.inFlight !== 0 || !(this.settledIn || this.abandoned)) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();

@@ -251,6 +251,8 @@ export class Intake {
           await this.journal(this.o.journal, entry);
         } catch (error) {
           this.o.buffer.release(entry.bytes);
+          // A drain may be waiting for this room to be filled: let it see the room is given back.
+          this.o.flusher.notify();
           span?.setAttribute('webhook.enqueue.outcome', 'journal_unavailable');
           throw unavailable(
             `journal not writable: ${(error as Error).message}`,

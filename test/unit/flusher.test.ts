@@ -262,6 +262,24 @@ describe('Flusher', () => {
     assert.equal(r.buffer.isEmpty, true);
   });
 
+  test('drain waits for an invoice still on its way in (room reserved, journal write running) and sends it', async () => {
+    const sender = new InMemoryBatchSender();
+    const r = rig(sender, { lingerMs: 60_000 });
+    const late = pending('inv_late', 0);
+    assert.equal(r.buffer.reserve(late.bytes), 'ok');
+    let drained = false;
+    const draining = r.flusher.drain(5000).then((result) => {
+      drained = true;
+      return result;
+    });
+    await settleMicrotasks();
+    assert.equal(drained, false, 'the drain ended while an accepted invoice was still on its way in');
+    r.buffer.fill(late, late.bytes);
+    r.flusher.notify();
+    assert.deepEqual(await draining, { left: 0, kept: 0, lost: 0 });
+    assert.deepEqual(invoiceIdsOf(sender.delivered), ['inv_late']);
+  });
+
   test('when drain runs out of time, what is not in SQS goes to the dead-letter sink and is reported as left', async () => {
     const sender = new InMemoryBatchSender(() => networkError());
     const r = rig(sender, { lingerMs: 0, concurrency: 1, retryBaseMs: 10, retryMaxMs: 20, random: () => 0.5 });
