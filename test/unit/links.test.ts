@@ -81,10 +81,10 @@ describe('markdown links', () => {
   });
 
   test('the check sees a broken link and a link out of the repository', () => {
-    const sample = 'see [a](../shared/CONTRACT.md), [b](docs/api.md#routes) and `[c](nope.md)`';
+    const sample = 'see [a](../outside/SPEC.md), [b](docs/api.md#routes) and `[c](nope.md)`';
     assert.deepEqual(
       links(sample).map(([t]) => t),
-      ['../shared/CONTRACT.md', 'docs/api.md#routes'],
+      ['../outside/SPEC.md', 'docs/api.md#routes'],
     );
     assert.ok(anchors('## `POST /webhooks/invoice`\n## Repeats (dedupe)').has('post-webhooksinvoice'));
     assert.ok(anchors('## Repeats (dedupe)').has('repeats-dedupe'));
