@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { Message } from '@aws-sdk/client-sqs';
 import { attribute, createQueue, receiveAll, LOCALSTACK_ENDPOINT } from '../support/localstack.js';
-import { makeInvoice, postInvoice } from '../support/invoices.js';
+import { makeInvoice, postAccepted, postInvoice } from '../support/invoices.js';
 import { loadGenerator } from '../support/load.js';
 import { metricValue, spawnService, tempDir, type SpawnedService } from '../support/service.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
@@ -139,12 +139,7 @@ describe('journal (JOURNAL_DIR)', () => {
       RETRY_MAX_MS: '200',
       DEAD_LETTER_PATH: deadLetterPath,
     });
-    const ids: string[] = [];
-    for (let i = 0; i < 5; i += 1) {
-      const res = await postInvoice(down.url, makeInvoice());
-      assert.equal(res.status, 202);
-      ids.push(res.body.id as string);
-    }
+    const ids = await postAccepted(down.url, 5);
     down.child.kill('SIGTERM');
     const exit = await down.exited;
     assert.equal(exit.code, 2, 'not everything reached SQS: non-zero exit');

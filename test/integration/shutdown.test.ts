@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { attribute, createQueue, receiveAll, LOCALSTACK_ENDPOINT } from '../support/localstack.js';
-import { makeInvoice, postInvoice } from '../support/invoices.js';
+import { makeInvoice, postAccepted, postInvoice } from '../support/invoices.js';
 import { loadGenerator } from '../support/load.js';
 import { spawnService, tempDir } from '../support/service.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
@@ -87,12 +87,7 @@ describe('shutdown', () => {
       DEAD_LETTER_PATH: deadLetterPath,
     });
     try {
-      const ids: string[] = [];
-      for (let i = 0; i < 5; i += 1) {
-        const res = await postInvoice(svc.url, makeInvoice());
-        assert.equal(res.status, 202);
-        ids.push(res.body.id as string);
-      }
+      const ids = await postAccepted(svc.url, 5);
       svc.child.kill('SIGTERM');
       const exit = await svc.exited;
       assert.notEqual(exit.code, 0);

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 
 /** A valid invoice (docs/api.md, The invoice) with a unique id; fields can be overridden or removed (undefined). */
@@ -44,4 +45,15 @@ export async function postInvoice(
     // some statuses (405 via HEAD, say) have no JSON body
   }
   return { status: res.status, headers: res.headers, body: parsed, text };
+}
+
+/** POSTs `count` fresh invoices one after another, asserting each is answered 202; returns their ids. */
+export async function postAccepted(baseUrl: string, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const res = await postInvoice(baseUrl, makeInvoice());
+    assert.equal(res.status, 202, res.text);
+    ids.push(res.body.id as string);
+  }
+  return ids;
 }
