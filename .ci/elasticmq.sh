@@ -45,6 +45,9 @@ POM
   touch "$dir/.installed-$version"
 }
 
+# Maven writes absolute paths; rebase them on where the cache is now (a moved or copied checkout).
+classpath() { sed "s#[^:]*/m2/#$dir/m2/#g" "$dir/classpath.txt"; }
+
 up() { curl -fsS -o /dev/null "http://127.0.0.1:${port}/?Action=ListQueues" 2>/dev/null; }
 
 start() {
@@ -57,7 +60,7 @@ rest-sqs { enabled = true, bind-port = ${port}, bind-hostname = "127.0.0.1", sqs
 rest-stats { enabled = false }
 CONF
   echo "elasticmq: starting on 127.0.0.1:${port} (log: .cache/elasticmq-${port}.log)" >&2
-  nohup java -Xss512k -XX:+UseSerialGC -Xmx256m -Dconfig.file="$conf" -cp "$(cat "$dir/classpath.txt")" \
+  nohup java -Xss512k -XX:+UseSerialGC -Xmx256m -Dconfig.file="$conf" -cp "$(classpath)" \
     org.elasticmq.server.Main >"$log" 2>&1 &
   echo $! >"$pidfile"
   wait_ready elasticmq "$pidfile" "$log" 60

@@ -84,7 +84,7 @@ for (const sqs of [localstack, elasticmq]) {
       }
     });
 
-    it('FIFO: MessageGroupId = customer_id, MessageDeduplicationId = invoice id, order kept per group through 500s', async () => {
+    it('FIFO: MessageGroupId = customer_id, MessageDeduplicationId = invoice id, order kept per group through 500s and concurrent calls', async () => {
       const queueUrl = await sqs.createQueue('core-ordered', { FifoQueue: 'true' });
       const proxy = TcpProxy.forUrl(sqs.endpoint);
       await proxy.start();
@@ -92,6 +92,8 @@ for (const sqs of [localstack, elasticmq]) {
       const svc = await startService({
         sqsQueueUrl: queueUrl,
         sqsEndpoint: proxy.url,
+        flushConcurrency: 4,
+        flushConcurrencyMin: 4,
         batchMaxMessages: 3,
         retryBaseMs: 10,
         retryMaxMs: 50,

@@ -15,7 +15,8 @@ if [ ! -f "$out/.built-$stamp" ]; then
   mvn -q -B -f "$here/pom.xml" -Dmaven.repo.local="$out/m2" dependency:build-classpath \
     -Dmdep.outputFile="$out/classpath.txt" >&2
   rm -rf "$out/classes" "$out"/.built-*
-  javac -d "$out/classes" -cp "$(cat "$out/classpath.txt")" "$here/BatchManagerServer.java" >&2
+  javac -d "$out/classes" -cp "$(sed "s#[^:]*/m2/#$out/m2/#g" "$out/classpath.txt")" "$here/BatchManagerServer.java" >&2
   touch "$out/.built-$stamp"
 fi
-echo "$out/classes:$(cat "$out/classpath.txt")"
+# Maven writes absolute paths; rebase them on where the cache is now (a moved or copied checkout).
+echo "$out/classes:$(sed "s#[^:]*/m2/#$out/m2/#g" "$out/classpath.txt")"
