@@ -2,6 +2,9 @@
 # Quick start: installs what is missing, starts LocalStack (SQS) on 127.0.0.1:4566, creates the
 # queue `invoices`, builds and runs the service on http://127.0.0.1:3000 in the foreground.
 # Ctrl-C drains and stops the service; LocalStack keeps running (.ci/localstack.sh stop ends it).
+#   .ci/local.sh            npm run local: as npm start runs it
+#   .ci/local.sh --watch    npm run dev: the same, with tsc in watch mode beside it and node --watch
+#                           restarting the service whenever its compiled files change
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -38,4 +41,12 @@ local: service starting on http://${HOST}:${PORT}  (tracing disabled: ${OTEL_SDK
       -H 'X-Amz-Target: AmazonSQS.ReceiveMessage' -d '{"QueueUrl":"${queue_url}","MessageAttributeNames":["All"],"WaitTimeSeconds":10}'
 
 MSG
-exec npm start
+if [ "${1:-}" != --watch ]; then exec npm start; fi
+
+# npm start's own node arguments (package.json), so dev runs what production runs.
+read -r -a start_args <<<"$(node -p "require('./package.json').scripts.start.replace(/^node\s+/, '')")"
+node_modules/.bin/tsc -p tsconfig.json --watch --preserveWatchOutput &
+tsc_pid=$!
+trap 'kill "$tsc_pid" 2>/dev/null || true' EXIT
+echo "local: watching src/ (tsc --watch); the service restarts when a compiled file changes" >&2
+node --watch "${start_args[@]}"

@@ -33,11 +33,16 @@ install_one() {
       mv "$bin/promtool.tmp" "$bin/promtool"
       ;;
     kubernetes-validate)
-      if [ -x "$bin/kubernetes-validate" ]; then return 0; fi
+      # Checked by running it: a venv's scripts carry the absolute path it was made at, so a moved
+      # or copied .cache has a kubernetes-validate that exists and cannot start.
+      if "$bin/kubernetes-validate" --version >/dev/null 2>&1; then return 0; fi
       echo "tools: installing kubernetes-validate into .cache/kv" >&2
-      python3 -m venv "$root/.cache/kv"
+      python3 -m venv --clear "$root/.cache/kv"
       "$root/.cache/kv/bin/pip" install -q --disable-pip-version-check 'kubernetes-validate==1.34.0'
-      ln -sf "$root/.cache/kv/bin/kubernetes-validate" "$bin/kubernetes-validate"
+      # A wrapper relative to its own place rather than a link to the venv's script (same reason).
+      rm -f "$bin/kubernetes-validate"
+      printf '%s\n' '#!/bin/sh' 'exec "$(dirname "$0")/../kv/bin/python3" -m kubernetes_validate "$@"' >"$bin/kubernetes-validate"
+      chmod +x "$bin/kubernetes-validate"
       ;;
     *) echo "tools: unknown tool $1" >&2; return 2 ;;
   esac

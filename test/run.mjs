@@ -1,13 +1,22 @@
-// Test entry point (npm test runs it after build and lint): makes sure the real components the
-// suites need are answering, starting them when they are not, then runs node's test runner over
-// the compiled tests. A component that cannot be had fails the run with a message saying how to
-// get it; nothing is skipped.
+// Test entry point, over the compiled tests (dist/test/, one file for each test/**/*.test.ts).
+//   node test/run.mjs [files...]   the whole suite (npm test): first makes sure the real components the
+//                                  live suites need are answering, starting them when they are not. A
+//                                  component that cannot be had fails the run with a message saying how
+//                                  to get it; nothing is skipped.
+//   node test/run.mjs --unit       every test outside test/live/ (npm run test:unit): needs nothing but
+//                                  Node; test/support/offline.ts makes a test that reaches for a live
+//                                  component fail, naming it.
+//   node test/run.mjs --unit --watch   the same, run again whenever the compiled files change (npm run
+//                                  test:watch runs tsc --watch beside it).
+// test/k8s/ (the live cluster) has its own command: npm run test:k8s.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const LIVE = path.join('test', 'live');
+const CLUSTER = path.join('test', 'k8s');
 const localstack = process.env.LOCALSTACK_ENDPOINT ?? 'http://127.0.0.1:4566';
 const elasticmq = process.env.ELASTICMQ_ENDPOINT ?? 'http://127.0.0.1:9324';
 const started = [];
@@ -72,16 +81,39 @@ async function ensureJaeger() {
   started.push(() => spawnSync('bash', [script, 'stop'], { stdio: 'inherit' }));
 }
 
-function runTests(files) {
+/** Every test source (test/…/*.test.ts; the sources, so a test deleted or moved leaves no stale compiled copy behind). */
+function testSources(dir = 'test') {
+  const out = [];
+  for (const entry of readdirSync(path.join(root, dir), { withFileTypes: true })) {
+    const rel = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (rel !== CLUSTER) out.push(...testSources(rel));
+    } else if (entry.name.endsWith('.test.ts')) out.push(rel);
+  }
+  return out.sort();
+}
+
+function compiled(source) {
+  const file = path.join('dist', source.replace(/\.ts$/, '.js'));
+  if (!existsSync(path.join(root, file))) throw new Error(`${file} is missing: run npm run build first`);
+  return file;
+}
+
+function runTests(files, { unit = false, watch = false } = {}) {
+  const fence = path.join(root, 'dist/test/support/offline.js');
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
       [
         '--enable-source-maps',
         '--test',
-        '--test-concurrency=1',
-        '--test-timeout=180000',
+        // The live suites share LocalStack and time their faults: one file at a time. The unit tests
+        // hold nothing shared: three files at a time (most of their time is waiting on child processes
+        // and timers, so three keep two cores busy).
+        `--test-concurrency=${unit ? 3 : 1}`,
+        `--test-timeout=${unit ? 60000 : 180000}`,
         '--test-reporter=spec',
+        ...(watch ? ['--watch'] : []),
         ...files,
       ],
       {
@@ -94,6 +126,9 @@ function runTests(files) {
           AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
           AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
           AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+          ...(unit
+            ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${JSON.stringify(fence)}`.trim() }
+            : {}),
         },
       },
     );
@@ -112,14 +147,28 @@ function ensureTools() {
   process.env.PATH = `${path.join(root, '.cache/bin')}${path.delimiter}${process.env.PATH ?? ''}`;
 }
 
+const args = process.argv.slice(2);
+const unit = args.includes('--unit');
+const watch = args.includes('--watch');
+const named = args.filter((a) => !a.startsWith('--'));
 let code = 1;
 try {
-  ensureTools();
-  await ensureLocalStack();
-  await ensureElasticMQ();
-  await ensureJaeger();
-  const args = process.argv.slice(2);
-  code = await runTests(args.length > 0 ? args : ['dist/test/**/*.test.js']);
+  if (unit) {
+    // The long property-based files first, so the shorter ones fill the other worker meanwhile.
+    const sources = testSources().filter((f) => !f.startsWith(LIVE));
+    const ordered = [
+      ...sources.filter((f) => f.endsWith('.fuzz.test.ts')),
+      ...sources.filter((f) => !f.endsWith('.fuzz.test.ts')),
+    ];
+    const files = named.length > 0 ? named : ordered.map(compiled);
+    code = await runTests(files, { unit: true, watch });
+  } else {
+    ensureTools();
+    await ensureLocalStack();
+    await ensureElasticMQ();
+    await ensureJaeger();
+    code = await runTests(named.length > 0 ? named : testSources().map(compiled), { watch });
+  }
 } catch (error) {
   console.error(`test: ${error.message}`);
 } finally {

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { createNoopMeter } from '@opentelemetry/api';
-import pino from 'pino';
 import { newPendingInvoice, type PendingInvoice } from '../../src/buffer/index.js';
 import { BatchDelivery } from '../../src/delivery/index.js';
 import { InMemoryBatchSender } from '../../src/sender/index.js';
 import { PipelineMetrics } from '../../src/telemetry/index.js';
 import { MemoryDeadLetterSink } from '../support/doubles.js';
+import { capturedLogger } from '../support/logs.js';
 
 function pending(count: number): PendingInvoice[] {
   return Array.from({ length: count }, (_, i) =>
@@ -22,20 +21,13 @@ function pending(count: number): PendingInvoice[] {
 }
 
 function delivery(deadLetter: MemoryDeadLetterSink): { delivery: BatchDelivery; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n'))
-        if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      callback();
-    },
-  });
+  const { logger, lines } = capturedLogger('info');
   return {
     delivery: new BatchDelivery({
       sender: new InMemoryBatchSender(),
       deadLetter,
       metrics: new PipelineMetrics(createNoopMeter()),
-      logger: pino({ level: 'info' }, sink),
+      logger,
     }),
     lines,
   };

@@ -17,7 +17,7 @@ import {
   type JournalPosition,
   type JournalRecord,
 } from '../../src/journal/index.js';
-import { tempDir } from '../support/service.js';
+import { spawnService, tempDir } from '../support/service.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -231,5 +231,20 @@ describe('Journal', () => {
     const retireFile = readdirSync(dir).find((f) => f.endsWith('.retired'));
     assert.ok(retireFile, 'retirements were written to a retire file');
     assert.equal(readFileSync(path.join(dir, retireFile)).length % 8, 0);
+  });
+});
+
+describe('the built service with a journal', () => {
+  test('a JOURNAL_DIR that cannot be written stops start-up with exit 1, naming the setting', async () => {
+    const file = path.join(tempDir(), 'not-a-directory');
+    writeFileSync(file, 'x');
+    const svc = await spawnService(
+      { SQS_QUEUE_URL: 'http://127.0.0.1:4566/000000000000/unused', JOURNAL_DIR: path.join(file, 'journal') },
+      { waitForListen: false },
+    );
+    const exit = await svc.exited;
+    assert.equal(exit.code, 1);
+    const fatal = svc.logs.find((l) => l.level === 'fatal');
+    assert.match(JSON.stringify(fatal), /JOURNAL_DIR/);
   });
 });

@@ -1,7 +1,6 @@
 // Live cluster (npm run test:k8s): the image built from the Dockerfile, installed with the chart.
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,33 +19,10 @@ import {
   lab,
   labValues,
   readyPods,
-} from './support/lab.js';
+  postToService,
+} from '../support/k8s/lab.js';
 
 const NAMESPACE = 'iw-deploy';
-
-/** POST from the lab's node address to the Service's ClusterIP. */
-function post(ip: string, body: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: ip,
-        port: 80,
-        path: '/webhooks/invoice',
-        method: 'POST',
-        localAddress: lab.hostIp,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 describe('deployed: the Dockerfile image installed with the chart', () => {
   let queueUrl = '';
@@ -68,7 +44,7 @@ describe('deployed: the Dockerfile image installed with the chart', () => {
       2,
     );
     const ip = await clusterIp(NAMESPACE);
-    const res = await post(ip, body);
+    const res = await postToService(ip, body);
     assert.equal(res.status, 202, res.text);
     const id = (JSON.parse(res.text) as { id: string }).id;
     const messages = await receiveAll(queueUrl, { expected: 1, timeoutMs: 30_000 });

@@ -16,8 +16,8 @@ import {
   labValues,
   pods,
   readyPods,
-} from './support/lab.js';
-import { openModelLoad, summarize, type Outcome } from './support/load.js';
+} from '../support/k8s/lab.js';
+import { openModelLoad, summarize, type Outcome } from '../support/k8s/load.js';
 
 const RATE_PER_SECOND = 200;
 const DURATION_MS = 40_000;

@@ -1,7 +1,6 @@
 // Live cluster (npm run test:k8s): a pod deleted while SQS is unreachable. Where do its accepted invoices go?
 import assert from 'node:assert/strict';
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { makeInvoice } from '../support/invoices.js';
@@ -21,7 +20,8 @@ import {
   labValues,
   readIfThere,
   readyPods,
-} from './support/lab.js';
+  postToService,
+} from '../support/k8s/lab.js';
 
 const INVOICES = 20;
 
@@ -47,25 +47,7 @@ async function acceptSome(namespace: string): Promise<Map<string, string>> {
   const sent = new Map<string, string>();
   for (let i = 0; i < INVOICES; i += 1) {
     const body = JSON.stringify(makeInvoice());
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = http.request(
-        {
-          host: ip,
-          port: 80,
-          path: '/webhooks/invoice',
-          method: 'POST',
-          localAddress: lab.hostIp,
-          agent: false,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+    const { status } = await postToService(ip, body);
     assert.equal(status, 202, 'accepted into the buffer while SQS is unreachable');
     sent.set((JSON.parse(body) as { id: string }).id, body);
   }

@@ -1,8 +1,13 @@
-// Test doubles for the flusher and delivery: senders and dead-letter sinks the tests drive by hand.
+// Test doubles: senders and dead-letter sinks the tests drive by hand, and the errors AWS throws.
 import assert from 'node:assert/strict';
 import type { PendingInvoice } from '../../src/buffer/index.js';
 import type { DeadLetterReason, DeadLetterSink } from '../../src/deadletter/index.js';
-import type { BatchResult, BatchSender, OutboundMessage } from '../../src/sender/index.js';
+import {
+  InMemoryBatchSender,
+  type BatchResult,
+  type BatchSender,
+  type OutboundMessage,
+} from '../../src/sender/index.js';
 
 export interface DeadLetterWrite {
   invoiceIds: string[];
@@ -59,4 +64,37 @@ export class ManualSender implements BatchSender {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** The in-memory sender behind a gate: calls wait until the test opens it, so the buffer can fill. */
+export class GatedSender implements BatchSender {
+  readonly destination = 'gated-in-memory';
+  readonly inner = new InMemoryBatchSender();
+  private open: () => void = () => undefined;
+  private readonly gate = new Promise<void>((resolve) => (this.open = resolve));
+
+  async send(messages: readonly OutboundMessage[]): Promise<BatchResult> {
+    await this.gate;
+    return this.inner.send(messages);
+  }
+
+  release(): void {
+    this.open();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** An error shaped like the AWS SDK's service exceptions: a name, and the HTTP status in $metadata. */
+export function awsError(name: string, httpStatusCode?: number): Error {
+  const error = new Error(`${name} from SQS (injected)`);
+  error.name = name;
+  return Object.assign(error, httpStatusCode === undefined ? {} : { $metadata: { httpStatusCode } });
+}
+
+/** An error shaped like Node's socket errors (ECONNRESET and friends). */
+export function networkError(code = 'ECONNRESET'): Error {
+  return Object.assign(new Error(`connect ${code} 127.0.0.1:4566 (injected)`), { code });
 }

@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { Service, type ServiceOptions } from '../../src/service.js';
 import { ServiceMetrics } from '../../src/telemetry/index.js';
-import { LOCALSTACK_ENDPOINT } from './localstack.js';
+import { sampleSum } from './exposition.js';
+import { capturedLogger } from './logs.js';
+import { localstack } from './sqs.js';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -21,7 +21,7 @@ export function testConfig(overrides: Partial<Config> & { sqsQueueUrl: string })
   const base = loadConfig({
     env: {
       SQS_QUEUE_URL: overrides.sqsQueueUrl,
-      SQS_ENDPOINT: LOCALSTACK_ENDPOINT,
+      SQS_ENDPOINT: localstack.endpoint,
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'silent',
@@ -47,18 +47,10 @@ export async function startService(
   deps: Partial<Omit<ServiceOptions, 'config' | 'logger' | 'metrics'>> = {},
 ): Promise<RunningService> {
   const config = testConfig(overrides);
-  const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n'))
-        if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
-      callback();
-    },
-  });
-  const logger = pino({ level: overrides.logLevel ?? 'info' }, sink);
+  const { logger, lines: logs } = capturedLogger(overrides.logLevel ?? 'info');
   const metrics = new ServiceMetrics({ serviceName: 'invoice-webhook-test', serviceVersion: '0.0.0' });
   // Tests hold idle keep-alive connections (fetch pools them): without a short grace every stop would
-  // wait out the drain budget for them. test/integration/drain-connections.test.ts checks the default.
+  // wait out the drain budget for them. test/service/drain-connections.test.ts checks the default.
   const service = new Service({ config, logger, metrics, idleConnectionGraceMs: 200, ...deps });
   const address = await service.start();
   return {
@@ -102,7 +94,7 @@ export async function spawnService(
       PATH: process.env.PATH ?? '',
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
-      SQS_ENDPOINT: LOCALSTACK_ENDPOINT,
+      SQS_ENDPOINT: localstack.endpoint,
       PORT: '0',
       HOST: '127.0.0.1',
       OTEL_SDK_DISABLED: 'true',
@@ -144,14 +136,14 @@ export async function spawnService(
 
 /** Scrapes /metrics and returns the value of one series (summing over labels unless given). */
 export async function metricValue(baseUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const labelText = match[2] ?? '';
-    if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) sum += Number(match[3]);
-  }
-  return sum;
+  return sampleSum(await (await fetch(`${baseUrl}/metrics`)).text(), name, labels);
+}
+
+/** The records of a dead-letter file (JSON lines); none when the file was never written. */
+export function deadLetters(file: string): Record<string, unknown>[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
