@@ -10,6 +10,7 @@ import {
   createNamespace,
   deleteNamespace,
   eventually,
+  followLogs,
   installChart,
   kubectl,
   lab,
@@ -110,8 +111,11 @@ describe('under load: 200 invoices/s for 40 s through the Service ClusterIP', ()
     assert.ok(victim);
     const ip = await clusterIp(namespace);
 
+    // What the deleted pod says while it drains: the evidence when something goes missing.
+    const victimLog = followLogs(namespace, victim.name);
     const load = openModelLoad({ baseUrl: `http://${ip}`, ratePerSecond: RATE_PER_SECOND, durationMs: DURATION_MS });
     await wait(DISRUPT_AFTER_MS);
+    const deletedAt = Date.now();
     await kubectl('-n', namespace, 'delete', 'pod', victim.name, '--wait=false');
     const outcomes = await load;
 
@@ -120,8 +124,19 @@ describe('under load: 200 invoices/s for 40 s through the Service ClusterIP', ()
     await eventually('the deleted pod gone (its drain finished)', async () =>
       (await pods(namespace)).some((p) => p.uid === victim.uid) ? undefined : true,
     );
+    const goneAfterMs = Date.now() - deletedAt;
+    victimLog.stop();
     const v = await verdict(queueUrl, outcomes);
     record(t, 'pod deletion', v);
+    const drainLines = victimLog
+      .lines()
+      .filter((l) => /drain|shutting down|shutdown|journal|dead-letter/.test(String(l.msg)))
+      .map((l) => JSON.stringify(l));
+    t.diagnostic(`the deleted pod was gone ${goneAfterMs} ms after the delete; its drain: ${drainLines.join(' | ')}`);
+    assert.ok(
+      v.lost === 0,
+      `every invoice answered 2xx is on the queue (${v.lost} missing); the deleted pod logged: ${drainLines.join(' | ') || 'nothing about its drain (killed before?)'}`,
+    );
     assertNothingLost(v);
   });
 });
