@@ -1,22 +1,11 @@
 import { TraceFlags, isSpanContextValid, type SpanContext } from '@opentelemetry/api';
-import type { Logger } from 'pino';
 import { newPendingInvoice, type PendingInvoice } from '../buffer/index.js';
 import type { DeliveryLedger } from '../delivery/index.js';
 import type { JournalRecord } from './format.js';
-import { Journal, JournalError, type JournalObserver, type JournalPosition } from './journal.js';
+import { Journal, JournalError, type JournalOptions, type JournalPosition } from './journal.js';
 
-export interface InvoiceJournalOptions {
-  /** JOURNAL_DIR. */
-  dir: string;
-  /** JOURNAL_MAX_BYTES. */
-  maxBytes: number;
-  /** Default: see {@link Journal}. */
-  segmentMaxBytes?: number;
-  logger: Logger;
-  observer?: JournalObserver;
-  /** Monotonic clock in ms. Default: performance.now. */
-  now?: () => number;
-}
+/** The journal's own options: InvoiceJournal only adds the invoice records on top. */
+export type InvoiceJournalOptions = JournalOptions;
 
 /**
  * The journal as the pipeline sees it: intake appends each accepted invoice before answering,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeInvoice } from '../support/invoices.js';
-import { attribute, createQueue, receiveAll } from '../support/localstack.js';
+import { attribute, localstack } from '../support/sqs.js';
 import { REPO_ROOT } from '../support/service.js';
 import {
   FULLNAME,
@@ -28,7 +28,7 @@ describe('deployed: the Dockerfile image installed with the chart', () => {
   let queueUrl = '';
 
   before(async () => {
-    queueUrl = await createQueue('k8s-deploy');
+    queueUrl = await localstack.createQueue('k8s-deploy');
     await createNamespace(NAMESPACE);
     await installChart(NAMESPACE, { ...labValues(queueUrl), replicaCount: 2 });
   });
@@ -47,7 +47,7 @@ describe('deployed: the Dockerfile image installed with the chart', () => {
     const res = await postToService(ip, body);
     assert.equal(res.status, 202, res.text);
     const id = (JSON.parse(res.text) as { id: string }).id;
-    const messages = await receiveAll(queueUrl, { expected: 1, timeoutMs: 30_000 });
+    const messages = await localstack.receiveAll(queueUrl, { expected: 1, timeoutMs: 30_000 });
     assert.equal(messages.length, 1);
     assert.equal(attribute(messages[0]!, 'invoice-id'), id);
     assert.equal(messages[0]?.Body, body, 'the message body is the request body, byte for byte');

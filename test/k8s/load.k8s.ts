@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { attribute, createQueue, receiveAll } from '../support/localstack.js';
+import { attribute, localstack } from '../support/sqs.js';
 import {
   FULLNAME,
   clusterIp,
@@ -41,7 +41,7 @@ interface Verdict {
 async function verdict(queueUrl: string, outcomes: readonly Outcome[]): Promise<Verdict> {
   const summary = summarize(outcomes);
   const acceptedIds = new Set(outcomes.filter((o) => o.status >= 200 && o.status < 300).map((o) => o.id));
-  const messages = await receiveAll(queueUrl, { expected: acceptedIds.size, timeoutMs: 120_000 });
+  const messages = await localstack.receiveAll(queueUrl, { expected: acceptedIds.size, timeoutMs: 120_000 });
   const ids = messages.map((m) => attribute(m, 'invoice-id') ?? '');
   const unique = new Set(ids);
   const lost = [...acceptedIds].filter((id) => !unique.has(id)).length;
@@ -75,7 +75,7 @@ describe('under load: 200 invoices/s for 40 s through the Service ClusterIP', ()
   after(() => deleteNamespace(namespace));
 
   it('a rolling update (helm upgrade changing the pod template) loses nothing and answers only 2xx or 503', async (t) => {
-    const queueUrl = await createQueue('k8s-rollout');
+    const queueUrl = await localstack.createQueue('k8s-rollout');
     values = { ...labValues(queueUrl), replicaCount: 2, podAnnotations: { 'lab/revision': '1' } };
     await installChart(namespace, values);
     const before = await readyPods(namespace, 2);
@@ -105,7 +105,7 @@ describe('under load: 200 invoices/s for 40 s through the Service ClusterIP', ()
   });
 
   it('kubectl delete pod under load loses nothing and answers only 2xx or 503', async (t) => {
-    const queueUrl = await createQueue('k8s-delete');
+    const queueUrl = await localstack.createQueue('k8s-delete');
     await installChart(namespace, { ...labValues(queueUrl), replicaCount: 2, podAnnotations: { 'lab/revision': '3' } });
     const [victim] = await readyPods(namespace, 2);
     assert.ok(victim);

@@ -4,7 +4,7 @@ import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } f
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { makeInvoice } from '../support/invoices.js';
-import { attribute, createQueue, receiveAll } from '../support/localstack.js';
+import { attribute, localstack } from '../support/sqs.js';
 import {
   FULLNAME,
   Relay,
@@ -68,7 +68,7 @@ describe('a pod deleted while SQS is unreachable', () => {
     const relay = new Relay(lab.sqsRelayPort + 1);
     relays.push(relay);
     await relay.start();
-    const queueUrl = await createQueue('k8s-sqs-off');
+    const queueUrl = await localstack.createQueue('k8s-sqs-off');
     await createNamespace(namespace);
     // The dead-letter path, where the log names every invoice left behind. (With the journal on, the
     // leftovers stay in the journal on the same emptyDir, and the log only counts them.)
@@ -97,7 +97,7 @@ describe('a pod deleted while SQS is unreachable', () => {
     // SQS back, a new pod: nothing brings those invoices back.
     await relay.start();
     await readyPods(namespace, 1);
-    const late = await receiveAll(queueUrl, { expected: 1, timeoutMs: 10_000 });
+    const late = await localstack.receiveAll(queueUrl, { expected: 1, timeoutMs: 10_000 });
     assert.deepEqual(late, [], `lost: ${INVOICES} accepted invoices, each named in the log`);
   });
 
@@ -107,7 +107,7 @@ describe('a pod deleted while SQS is unreachable', () => {
     const relay = new Relay(lab.sqsRelayPort + 2);
     relays.push(relay);
     await relay.start();
-    const queueUrl = await createQueue('k8s-sqs-on');
+    const queueUrl = await localstack.createQueue('k8s-sqs-on');
     await createNamespace(namespace);
 
     // The lab has no volume provisioner: a local PersistentVolume on the node, bound ahead to the claim the
@@ -194,7 +194,7 @@ describe('a pod deleted while SQS is unreachable', () => {
         `${base}/replay.jsonl`,
       );
     }
-    const messages = await receiveAll(queueUrl, { expected: INVOICES, timeoutMs: 60_000 });
+    const messages = await localstack.receiveAll(queueUrl, { expected: INVOICES, timeoutMs: 60_000 });
     const landed = new Map(messages.map((m) => [attribute(m, 'invoice-id') ?? '', m.Body]));
     for (const [id, body] of sent) assert.equal(landed.get(id), body, `invoice ${id} is on the queue, byte for byte`);
 

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { makeInvoice, postInvoice } from '../../support/invoices.js';
 import { inProcessPipeline, spawnedPipeline } from '../../support/pipeline.js';
-import { metricValue } from '../../support/service.js';
+import { deadLetters, metricValue } from '../../support/service.js';
 import { attribute } from '../../support/sqs.js';
 import type { ProxyMode } from '../../support/tcp-proxy.js';
 import { sleep, waitUntil } from '../../support/wait.js';
@@ -34,15 +33,6 @@ async function runLoad(url: string, total: number, concurrency: number, during: 
   );
   await duringDone;
   return ledger;
-}
-
-function deadLettered(path: string): string[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => (JSON.parse(l) as { invoiceId: string }).invoiceId);
 }
 
 /** accepted = landed + dead-lettered, with zero unexplained; duplicates only where the fault was ambiguous. */
@@ -90,7 +80,7 @@ describe('faults in the middle of a load, against LocalStack behind a fault-inje
       assertAccounted(
         ledger,
         messages.map((m) => attribute(m, 'invoice-id') as string),
-        deadLettered(svc.config.deadLetterPath),
+        deadLetters(svc.config.deadLetterPath).map((r) => r.invoiceId as string),
         fault.ambiguous,
       );
     });

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
 import { makeInvoice, postInvoice } from '../../support/invoices.js';
 import { inProcessPipeline, suiteScope, type SqsQueue } from '../../support/pipeline.js';
-import { metricValue, type RunningService } from '../../support/service.js';
+import { deadLetters, metricValue, type RunningService } from '../../support/service.js';
 import { attribute } from '../../support/sqs.js';
 import { waitUntil } from '../../support/wait.js';
 
@@ -244,9 +244,9 @@ describe('pipeline against a real LocalStack SQS', () => {
       assert.deepEqual(messages.map((m) => m.Body).sort(), [...small].sort());
       await svc.stop();
 
-      const lines = readFileSync(svc.config.deadLetterPath, 'utf8').trim().split('\n');
-      assert.equal(lines.length, 1);
-      const record = JSON.parse(lines[0] as string) as Record<string, unknown>;
+      const records = deadLetters(svc.config.deadLetterPath);
+      assert.equal(records.length, 1);
+      const record = records[0] ?? {};
       assert.equal(record.invoiceId, bigId);
       assert.equal(record.reason, 'rejected_by_sqs');
       assert.equal(record.body, big);
