@@ -31,4 +31,6 @@ start=$SECONDS
   && $NICE go build -trimpath -ldflags "-s -w" -o "$BIN.tmp/etcdctl" go.etcd.io/etcd/etcdctl/v3)
 log "etcd $ETCD_VERSION built in $((SECONDS - start))s"
 rm -rf "$BIN" && mv "$BIN.tmp" "$BIN"
-"$BIN/kubectl" version --client | head -1
+# Not `| head -1`: head exits after one line, kubectl gets SIGPIPE writing the next, and pipefail fails
+# the script with 141 after a good build.
+log "$("$BIN/kubectl" version --client 2>&1 | sed -n 1p)"

@@ -8,7 +8,7 @@ source "$(dirname "$0")/env.sh"
 pkgs=(podman buildah runc debootstrap containerd containernetworking-plugins socat conntrack iptables ethtool openssl curl)
 missing=()
 for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" == *'install ok installed'* ]] || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then log "apt packages present"; exit 0; fi
 command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get: install them with your package manager"

@@ -19,8 +19,9 @@ if ! grep -qx "$HOST_IP/[0-9]*" <<<"$addrs"; then
   ip addr add "$HOST_IP/32" dev "$LAB_BRIDGE"
 fi
 ip link set "$LAB_BRIDGE" up
-dev=$(ip -4 -o addr show | awk -v ip="$HOST_IP" '{split($4,a,"/"); if (a[1]==ip) print $2}' | head -1)
-defdev=$(ip -4 route show default | awk '{for(i=1;i<=NF;i++) if($i=="dev") print $(i+1)}' | head -1)
+# The first match only, chosen inside awk (which reads to the end): `| head -1` can SIGPIPE the writer.
+dev=$(ip -4 -o addr show | awk -v ip="$HOST_IP" '{split($4,a,"/"); if (a[1]==ip && !n++) print $2}')
+defdev=$(ip -4 route show default | awk '{for(i=1;i<=NF;i++) if($i=="dev" && !n++) print $(i+1)}')
 [ -z "$defdev" ] || [ "$dev" != "$defdev" ] || die "HOST_IP $HOST_IP is on $dev, the default route's interface: use a lab address such as 10.250.0.1"
 [ -f "$RUN/ip_forward.orig" ] || cat /proc/sys/net/ipv4/ip_forward > "$RUN/ip_forward.orig"
 # The node's components add an (empty) KUBE-FIREWALL chain with jumps from INPUT and OUTPUT. Note whether the
