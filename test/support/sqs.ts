@@ -11,7 +11,10 @@ import {
 export interface ReceiveOptions {
   /** Stop once this many messages arrived (then poll once more to catch duplicates). */
   expected: number;
-  /** Give up after this long. Default: 15000. */
+  /**
+   * Give up after this long without a new message. Default: 15000. Each new message starts the wait
+   * again, so reading thousands from a slow SQS is bounded by progress, not by a guess at its speed.
+   */
   timeoutMs?: number;
   /** Counts toward `expected` once per key; default: the invoice-id attribute, so duplicates don't count. */
   key?: (message: Message) => string;
@@ -64,7 +67,8 @@ export class SqsTestEndpoint {
     const out: Message[] = [];
     const keyOf = options.key ?? ((m: Message) => attribute(m, 'invoice-id') ?? m.MessageId ?? '');
     const unique = new Set<string>();
-    const deadline = Date.now() + (options.timeoutMs ?? 15000);
+    const idleMs = options.timeoutMs ?? 15000;
+    let deadline = Date.now() + idleMs;
     let extraPolls = 1;
     while (Date.now() < deadline) {
       const res = await sqs.send(
@@ -80,7 +84,9 @@ export class SqsTestEndpoint {
       const messages = res.Messages ?? [];
       if (messages.length > 0) {
         out.push(...messages);
+        const before = unique.size;
         for (const m of messages) unique.add(keyOf(m));
+        if (unique.size > before) deadline = Date.now() + idleMs;
         await sqs.send(
           new DeleteMessageBatchCommand({
             QueueUrl: queueUrl,
