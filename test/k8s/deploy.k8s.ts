@@ -32,7 +32,10 @@ describe('deployed: the Dockerfile image installed with the chart', () => {
     await createNamespace(NAMESPACE);
     await installChart(NAMESPACE, { ...labValues(queueUrl), replicaCount: 2 });
   });
-  after(() => deleteNamespace(NAMESPACE));
+  after(async () => {
+    await deleteNamespace(NAMESPACE);
+    if (queueUrl !== '') await localstack.deleteQueue(queueUrl);
+  });
 
   it('the pods get Ready, and an invoice sent to the Service ClusterIP lands on SQS byte for byte', async () => {
     const ready = await readyPods(NAMESPACE, 2);

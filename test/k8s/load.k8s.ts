@@ -82,6 +82,7 @@ describe('under load: 200 invoices/s for 40 s through the Service ClusterIP', ()
 
   it('a rolling update (helm upgrade changing the pod template) loses nothing and answers only 2xx or 503', async (t) => {
     const queueUrl = await localstack.createQueue('k8s-rollout');
+    t.after(() => localstack.deleteQueue(queueUrl));
     values = { ...labValues(queueUrl), replicaCount: 2, podAnnotations: { 'lab/revision': '1' } };
     await installChart(namespace, values);
     const before = await readyPods(namespace, 2);
@@ -112,6 +113,7 @@ describe('under load: 200 invoices/s for 40 s through the Service ClusterIP', ()
 
   it('kubectl delete pod under load loses nothing and answers only 2xx or 503', async (t) => {
     const queueUrl = await localstack.createQueue('k8s-delete');
+    t.after(() => localstack.deleteQueue(queueUrl));
     await installChart(namespace, { ...labValues(queueUrl), replicaCount: 2, podAnnotations: { 'lab/revision': '3' } });
     const [victim] = await readyPods(namespace, 2);
     assert.ok(victim);

@@ -62,13 +62,14 @@ describe('a pod deleted while SQS is unreachable', () => {
     for (const namespace of namespaces) await deleteNamespace(namespace);
   });
 
-  it('persistence off: the invoices it had accepted are lost with its emptyDir, and its log names and counts each one', async () => {
+  it('persistence off: the invoices it had accepted are lost with its emptyDir, and its log names and counts each one', async (t) => {
     const namespace = 'iw-sqs-off';
     namespaces.push(namespace);
     const relay = new Relay(lab.sqsRelayPort + 1);
     relays.push(relay);
     await relay.start();
     const queueUrl = await localstack.createQueue('k8s-sqs-off');
+    t.after(() => localstack.deleteQueue(queueUrl));
     await createNamespace(namespace);
     // The dead-letter path, where the log names every invoice left behind. (With the journal on, the
     // leftovers stay in the journal on the same emptyDir, and the log only counts them.)
@@ -101,13 +102,14 @@ describe('a pod deleted while SQS is unreachable', () => {
     assert.deepEqual(late, [], `lost: ${INVOICES} accepted invoices, each named in the log`);
   });
 
-  it('persistence on: the StatefulSet pod comes back on its own volume, and every accepted invoice reaches SQS', async () => {
+  it('persistence on: the StatefulSet pod comes back on its own volume, and every accepted invoice reaches SQS', async (t) => {
     const namespace = 'iw-sqs-on';
     namespaces.push(namespace);
     const relay = new Relay(lab.sqsRelayPort + 2);
     relays.push(relay);
     await relay.start();
     const queueUrl = await localstack.createQueue('k8s-sqs-on');
+    t.after(() => localstack.deleteQueue(queueUrl));
     await createNamespace(namespace);
 
     // The lab has no volume provisioner: a local PersistentVolume on the node, bound ahead to the claim the
