@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeInvoice } from '../support/invoices.js';
 import { attribute, localstack } from '../support/sqs.js';
+import { sqsQueue, suiteScope } from '../support/pipeline.js';
 import { REPO_ROOT } from '../support/service.js';
 import {
   FULLNAME,
@@ -27,14 +28,13 @@ const NAMESPACE = 'iw-deploy';
 describe('deployed: the Dockerfile image installed with the chart', () => {
   let queueUrl = '';
 
+  after(() => deleteNamespace(NAMESPACE));
+  // Registered after the namespace's teardown, so the queue goes once no pod can send to it.
+  const queueScope = suiteScope('k8s-deploy');
   before(async () => {
-    queueUrl = await localstack.createQueue('k8s-deploy');
+    ({ queueUrl } = await sqsQueue(queueScope, { queue: 'k8s-deploy' }));
     await createNamespace(NAMESPACE);
     await installChart(NAMESPACE, { ...labValues(queueUrl), replicaCount: 2 });
-  });
-  after(async () => {
-    await deleteNamespace(NAMESPACE);
-    if (queueUrl !== '') await localstack.deleteQueue(queueUrl);
   });
 
   it('the pods get Ready, and an invoice sent to the Service ClusterIP lands on SQS byte for byte', async () => {

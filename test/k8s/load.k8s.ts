@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
+import { sqsQueue } from '../support/pipeline.js';
 import { attribute, localstack } from '../support/sqs.js';
 import {
   FULLNAME,
@@ -81,8 +82,7 @@ describe('under load: 200 invoices/s for 40 s through the Service ClusterIP', ()
   after(() => deleteNamespace(namespace));
 
   it('a rolling update (helm upgrade changing the pod template) loses nothing and answers only 2xx or 503', async (t) => {
-    const queueUrl = await localstack.createQueue('k8s-rollout');
-    t.after(() => localstack.deleteQueue(queueUrl));
+    const { queueUrl } = await sqsQueue(t, { queue: 'k8s-rollout' });
     values = { ...labValues(queueUrl), replicaCount: 2, podAnnotations: { 'lab/revision': '1' } };
     await installChart(namespace, values);
     const before = await readyPods(namespace, 2);
@@ -112,8 +112,7 @@ describe('under load: 200 invoices/s for 40 s through the Service ClusterIP', ()
   });
 
   it('kubectl delete pod under load loses nothing and answers only 2xx or 503', async (t) => {
-    const queueUrl = await localstack.createQueue('k8s-delete');
-    t.after(() => localstack.deleteQueue(queueUrl));
+    const { queueUrl } = await sqsQueue(t, { queue: 'k8s-delete' });
     await installChart(namespace, { ...labValues(queueUrl), replicaCount: 2, podAnnotations: { 'lab/revision': '3' } });
     const [victim] = await readyPods(namespace, 2);
     assert.ok(victim);

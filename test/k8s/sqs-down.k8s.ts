@@ -4,6 +4,7 @@ import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } f
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { makeInvoice } from '../support/invoices.js';
+import { sqsQueue } from '../support/pipeline.js';
 import { attribute, localstack } from '../support/sqs.js';
 import {
   FULLNAME,
@@ -68,8 +69,7 @@ describe('a pod deleted while SQS is unreachable', () => {
     const relay = new Relay(lab.sqsRelayPort + 1);
     relays.push(relay);
     await relay.start();
-    const queueUrl = await localstack.createQueue('k8s-sqs-off');
-    t.after(() => localstack.deleteQueue(queueUrl));
+    const { queueUrl } = await sqsQueue(t, { queue: 'k8s-sqs-off' });
     await createNamespace(namespace);
     // The dead-letter path, where the log names every invoice left behind. (With the journal on, the
     // leftovers stay in the journal on the same emptyDir, and the log only counts them.)
@@ -108,8 +108,7 @@ describe('a pod deleted while SQS is unreachable', () => {
     const relay = new Relay(lab.sqsRelayPort + 2);
     relays.push(relay);
     await relay.start();
-    const queueUrl = await localstack.createQueue('k8s-sqs-on');
-    t.after(() => localstack.deleteQueue(queueUrl));
+    const { queueUrl } = await sqsQueue(t, { queue: 'k8s-sqs-on' });
     await createNamespace(namespace);
 
     // The lab has no volume provisioner: a local PersistentVolume on the node, bound ahead to the claim the
