@@ -171,16 +171,21 @@ export async function eventually<T>(
   }
 }
 
-/** `count` Ready pods, none being deleted. */
-export function readyPods(namespace: string, count: number, timeoutMs?: number): Promise<PodInfo[]> {
+/** `count` Ready pods, not counting terminating ones; with `alone`, once those are gone too. */
+export function readyPods(
+  namespace: string,
+  count: number,
+  options: { timeoutMs?: number; alone?: boolean } = {},
+): Promise<PodInfo[]> {
   return eventually(
-    `${count} Ready pod(s) in ${namespace}`,
+    `${count} Ready pod(s) in ${namespace}${options.alone ? ', and no terminating ones' : ''}`,
     async () => {
       const list = await pods(namespace);
       const live = list.filter((p) => !p.deleting);
+      if (options.alone && live.length !== list.length) return undefined;
       return live.length === count && live.every((p) => p.ready) ? live : undefined;
     },
-    timeoutMs,
+    options.timeoutMs,
   );
 }
 
