@@ -1,4 +1,4 @@
-import type { DedupeWindow } from './intake.js';
+import type { DedupeWindow } from './types.js';
 
 export interface TtlDedupeWindowOptions {
   /** How long an accepted invoice id is remembered, from its first acceptance. Must be > 0. */
