@@ -1,8 +1,7 @@
 import type { Logger } from 'pino';
 import type { DeliveryOutcome, PendingInvoice } from '../buffer/index.js';
 import type { DeadLetterReason, DeadLetterSink } from '../deadletter/index.js';
-// Not '../sender/index.js': that loads the AWS SDK, which the intake thread does not need (see worker-sender.ts).
-import { toOutboundMessages, type BatchResult, type BatchSender } from '../sender/types.js';
+import { toOutboundMessages, type BatchResult, type BatchSender } from '../sender/index.js';
 import type { PipelineMetrics } from '../telemetry/index.js';
 import { backoffCeilingMs, backoffMs } from './backoff.js';
 import {
