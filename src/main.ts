@@ -3,7 +3,7 @@ import path from 'node:path';
 import { trace } from '@opentelemetry/api';
 import { ConfigError, loadConfig, redactConfig, type Config } from './config/index.js';
 import { OtelBatchTracer } from './delivery/index.js';
-import { Service } from './service.js';
+import { Service } from './service/index.js';
 import { ServiceMetrics, createLogger, telemetry } from './telemetry/index.js';
 
 /** The only file that reads the environment: it loads the config, wires the service and owns signals. */
