@@ -1,3 +1,4 @@
+// `npm run replay -- <file>`: the command-line tool that sends a dead-letter file's records to SQS again.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createNoopMeter } from '@opentelemetry/api';

@@ -8,7 +8,7 @@ export {
 } from './app.js';
 export { TtlDedupeWindow, type TtlDedupeWindowOptions } from './dedupe.js';
 export { IntakeError, invalidSignature, shapeErrors } from './errors.js';
-export { Intake, type IntakeOptions } from './intake.js';
+export { Intake } from './intake.js';
 export { OPENAPI_PATH, openApiDocument, openApiText } from './openapi.js';
 export { RedisDedupeWindow, type RedisDedupeWindowOptions } from './redis-dedupe.js';
 export { requestId } from './request-id.js';
@@ -30,6 +30,7 @@ export {
   type DedupeWindow,
   type FlushSignal,
   type IntakeJournal,
+  type IntakeOptions,
   type RequestHeaders,
   type SignatureCheck,
 } from './types.js';

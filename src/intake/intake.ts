@@ -1,9 +1,7 @@
-import { SpanStatusCode, context, propagation, trace, type Tracer } from '@opentelemetry/api';
+// The intake handler: checks one webhook request step by step, then buffers the invoice and answers.
+import { SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
 import type { Context, Next } from 'koa';
-import type { Logger } from 'pino';
-import { newPendingInvoice, type DeliveryOutcome, type PendingInvoice, type RingBuffer } from '../buffer/index.js';
-import type { PipelineMetrics, RejectReason } from '../telemetry/metrics.js';
-import type { InvoiceValidator } from '../validation/index.js';
+import { newPendingInvoice, type DeliveryOutcome, type PendingInvoice } from '../buffer/index.js';
 import {
   IntakeError,
   invalidInvoice,
@@ -12,39 +10,8 @@ import {
   unsupportedEncoding,
   unsupportedMediaType,
 } from './errors.js';
-import { WEBHOOK_ID, type DedupeWindow, type FlushSignal, type IntakeJournal, type SignatureCheck } from './types.js';
-
-export interface IntakeOptions {
-  buffer: RingBuffer<PendingInvoice>;
-  flusher: FlushSignal;
-  validator: InvoiceValidator;
-  metrics: PipelineMetrics;
-  logger: Logger;
-  /** `buffered`: 202 once enqueued. `confirmed`: 200 once SQS acknowledged. Default: buffered. */
-  ackMode?: 'buffered' | 'confirmed';
-  /** confirmed mode: longest wait for SQS before answering 503. Default: 10000. */
-  confirmTimeoutMs?: number;
-  /** FIFO queues: invoice fields for MessageGroupId and MessageDeduplicationId. */
-  fifo?: { groupIdField: string; deduplicationIdField: string };
-  signature?: SignatureCheck;
-  dedupe?: DedupeWindow;
-  /**
-   * What identifies a repeat: the invoice `id`, or the Standard Webhooks `webhook-id` header (a sender's
-   * retry of the same message; a request without it is not checked for repeats). Default: invoice-id.
-   */
-  dedupeKey?: 'invoice-id' | 'webhook-id';
-  /** With the journal on: each invoice is written there before it is buffered and answered. Default: none. */
-  journal?: IntakeJournal;
-  tracer?: Tracer;
-  /** False while starting or shutting down. */
-  isAccepting: () => boolean;
-  /** Why intake is not accepting, for the 503. Default: shutting down. */
-  notAccepting?: () => { reason: string; metricReason: RejectReason };
-  /** Monotonic clock in ms. Default: performance.now. */
-  now?: () => number;
-}
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+import { decodeUtf8, isUtf8Charset, rawBytes, scalarField } from './body.js';
+import { WEBHOOK_ID, type IntakeJournal, type IntakeOptions } from './types.js';
 
 /**
  * The intake stage: checks the media type, the bytes, the signature, the JSON and the schema, then
@@ -83,7 +50,7 @@ export class Intake {
 
     let body: string;
     try {
-      body = strictUtf8.decode(raw);
+      body = decodeUtf8(raw);
     } catch {
       throw malformedJson('request body is not valid UTF-8');
     }
@@ -301,24 +268,4 @@ export class Intake {
     this.lastFullLogMs = now;
     this.fullSinceLog = 0;
   }
-}
-
-/** A top-level string or number field as text; anything else counts as absent. */
-function scalarField(invoice: Record<string, unknown>, field: string): string | undefined {
-  const value = invoice[field];
-  return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
-}
-
-function isUtf8Charset(contentType: string): boolean {
-  const match = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType);
-  return match === null || /^utf-?8$/i.test(match[1] ?? '');
-}
-
-/**
- * The body exactly as received. koa-body reads it as latin1 (one char per byte, see app.ts), so
- * turning it back into bytes is lossless; strict UTF-8 decoding happens here, not in the reader.
- */
-function rawBytes(ctx: Context): Buffer {
-  const text: unknown = ctx.request.body;
-  return typeof text === 'string' ? Buffer.from(text, 'latin1') : Buffer.alloc(0);
 }

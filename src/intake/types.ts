@@ -1,5 +1,9 @@
-// The types the intake stage shares between its files (handler, signature checks, dedupe windows).
-import type { PendingInvoice } from '../buffer/index.js';
+// The types the intake stage shares between its files: its options, signature checks, dedupe windows, the journal.
+import type { Tracer } from '@opentelemetry/api';
+import type { Logger } from 'pino';
+import type { PendingInvoice, RingBuffer } from '../buffer/index.js';
+import type { PipelineMetrics, RejectReason } from '../telemetry/metrics.js';
+import type { InvoiceValidator } from '../validation/index.js';
 
 /**
  * A Standard Webhooks message id: printable ASCII without spaces, as it is signed, logged and forwarded
@@ -39,4 +43,34 @@ export interface DedupeWindow {
   start?(): Promise<void>;
   /** Lets go of a shared store, if any. */
   close?(): Promise<void>;
+}
+
+export interface IntakeOptions {
+  buffer: RingBuffer<PendingInvoice>;
+  flusher: FlushSignal;
+  validator: InvoiceValidator;
+  metrics: PipelineMetrics;
+  logger: Logger;
+  /** `buffered`: 202 once enqueued. `confirmed`: 200 once SQS acknowledged. Default: buffered. */
+  ackMode?: 'buffered' | 'confirmed';
+  /** confirmed mode: longest wait for SQS before answering 503. Default: 10000. */
+  confirmTimeoutMs?: number;
+  /** FIFO queues: invoice fields for MessageGroupId and MessageDeduplicationId. */
+  fifo?: { groupIdField: string; deduplicationIdField: string };
+  signature?: SignatureCheck;
+  dedupe?: DedupeWindow;
+  /**
+   * What identifies a repeat: the invoice `id`, or the Standard Webhooks `webhook-id` header (a sender's
+   * retry of the same message; a request without it is not checked for repeats). Default: invoice-id.
+   */
+  dedupeKey?: 'invoice-id' | 'webhook-id';
+  /** With the journal on: each invoice is written there before it is buffered and answered. Default: none. */
+  journal?: IntakeJournal;
+  tracer?: Tracer;
+  /** False while starting or shutting down. */
+  isAccepting: () => boolean;
+  /** Why intake is not accepting, for the 503. Default: shutting down. */
+  notAccepting?: () => { reason: string; metricReason: RejectReason };
+  /** Monotonic clock in ms. Default: performance.now. */
+  now?: () => number;
 }

@@ -1,12 +1,11 @@
 // The service: wires the pipeline's parts together and runs its lifecycle (start, readiness, graceful stop).
 import type { AddressInfo } from 'node:net';
-import type { Tracer } from '@opentelemetry/api';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import { RingBuffer, type PendingInvoice } from '../buffer/index.js';
 import { isFifoQueue, type Config } from '../config/index.js';
-import { FileDeadLetterSink, type DeadLetterSink } from '../deadletter/index.js';
-import { BatchDelivery, type BatchTracer } from '../delivery/index.js';
+import { FileDeadLetterSink } from '../deadletter/index.js';
+import { BatchDelivery } from '../delivery/index.js';
 import {
   FixedConcurrencyLimit,
   Flusher,
@@ -26,42 +25,15 @@ import {
   type DedupeWindow,
   type Readiness,
   type ReadinessCheck,
-  type SignatureCheck,
 } from '../intake/index.js';
 import { InvoiceJournal } from '../journal/index.js';
 import { WorkerBatchSender, sqsSenderOptions, type BatchSender } from '../sender/index.js';
-import { PipelineMetrics, type ServiceMetrics } from '../telemetry/index.js';
+import { PipelineMetrics } from '../telemetry/index.js';
 import { InvoiceValidator } from '../validation/index.js';
 import { DrainingHttpServer } from './http-server.js';
 import { RecoveryFeed, rememberRecovered } from './recovery-feed.js';
+import type { ServiceOptions } from './options.js';
 import { logShutdownReport } from './shutdown-report.js';
-
-export interface ServiceOptions {
-  config: Config;
-  logger: Logger;
-  /** The service's MeterProvider with its Prometheus reader. */
-  metrics: ServiceMetrics;
-  /** Default: a {@link WorkerBatchSender}: one shared SQS client, built from the config, on its own thread. */
-  sender?: BatchSender;
-  /** Default: a {@link FileDeadLetterSink} at `config.deadLetterPath`. */
-  deadLetter?: DeadLetterSink;
-  /** Spans for the validate and enqueue stages. Default: none. */
-  tracer?: Tracer;
-  /** Spans for SendMessageBatch calls. Default: none. */
-  batchTracer?: BatchTracer;
-  /** Default: when `config.webhookSecrets` is set, checks of `config.signatureScheme`; none otherwise. */
-  signature?: SignatureCheck;
-  /**
-   * Default: when `config.dedupeWindowSeconds` > 0, a bounded in-process TTL window, or the Redis at
-   * `config.dedupeStore`; none otherwise.
-   */
-  dedupe?: DedupeWindow;
-  /**
-   * Longest the stop waits, once the buffer has drained, for keep-alive connections that were never told
-   * to close (see `DrainingHttpServer.close`). Default: the rest of `config.shutdownTimeoutMs` (at least 1000 ms).
-   */
-  idleConnectionGraceMs?: number | undefined;
-}
 
 type State = 'created' | 'recovering' | 'running' | 'draining' | 'stopped';
 
