@@ -2,21 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createNoopMeter } from '@opentelemetry/api';
 import pino from 'pino';
-import { newPendingInvoice, type DeliveryOutcome, type PendingInvoice } from '../../src/buffer/index.js';
+import type { DeliveryOutcome } from '../../src/buffer/index.js';
 import { BatchDelivery, type CallSample } from '../../src/delivery/index.js';
 import { InMemoryBatchSender, type OutboundMessage } from '../../src/sender/index.js';
 import { PipelineMetrics } from '../../src/telemetry/index.js';
 import { MemoryDeadLetterSink } from '../support/doubles.js';
+import { pendingInvoice } from '../support/invoices.js';
 
-function pending(invoiceId: string, enqueuedAtMs = 0): PendingInvoice {
-  return newPendingInvoice({
-    invoiceId,
-    requestId: `req-${invoiceId}`,
-    body: JSON.stringify({ id: invoiceId, amount_due: 100 }),
-    attributes: { 'invoice-id': invoiceId, 'request-id': `req-${invoiceId}` },
-    enqueuedAtMs,
-  });
-}
+const pending = pendingInvoice;
 
 const invoiceIdsOf = (messages: readonly OutboundMessage[]): string[] =>
   messages.map((m) => m.attributes['invoice-id'] ?? '?');

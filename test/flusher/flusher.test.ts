@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { createNoopMeter } from '@opentelemetry/api';
 import pino from 'pino';
-import { RingBuffer, newPendingInvoice, type DeliveryOutcome, type PendingInvoice } from '../../src/buffer/index.js';
+import { RingBuffer, type DeliveryOutcome, type PendingInvoice } from '../../src/buffer/index.js';
 import { BatchDelivery, type BatchDeliveryOptions } from '../../src/delivery/index.js';
 import { Flusher, type FlusherOptions } from '../../src/flusher/index.js';
 import {
@@ -13,17 +13,10 @@ import {
 } from '../../src/sender/index.js';
 import { PipelineMetrics } from '../../src/telemetry/index.js';
 import { awsError, ManualSender, MemoryDeadLetterSink, networkError } from '../support/doubles.js';
+import { pendingInvoice } from '../support/invoices.js';
 import { waitUntil } from '../support/wait.js';
 
-function pending(invoiceId: string, enqueuedAtMs = 0): PendingInvoice {
-  return newPendingInvoice({
-    invoiceId,
-    requestId: `req-${invoiceId}`,
-    body: JSON.stringify({ id: invoiceId, amount_due: 100 }),
-    attributes: { 'invoice-id': invoiceId, 'request-id': `req-${invoiceId}` },
-    enqueuedAtMs,
-  });
-}
+const pending = pendingInvoice;
 
 const invoiceIdsOf = (messages: readonly OutboundMessage[]): string[] =>
   messages.map((m) => m.attributes['invoice-id'] ?? '?');
