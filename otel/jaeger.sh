@@ -22,7 +22,7 @@ install() {
   mkdir -p "$root/.cache/bin"
   echo "jaeger: building .cache/bin/jaeger from otel/jaeger-tool (first build: several minutes on 2 cores)" >&2
   # Build to a temporary name first, so an interrupted build never leaves a half-written binary.
-  (cd "$root/otel/jaeger-tool" && go build -o "$bin.tmp" github.com/jaegertracing/jaeger/cmd/jaeger)
+  (cd "$root/otel/jaeger-tool" && with_progress jaeger go build -o "$bin.tmp" github.com/jaegertracing/jaeger/cmd/jaeger)
   mv "$bin.tmp" "$bin"
 }
 
