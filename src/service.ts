@@ -201,6 +201,7 @@ export class Service {
       logger,
       metrics: this.pipelineMetrics,
       bodyLimitBytes: config.bodyLimitBytes,
+      maxHeaders: config.httpMaxHeadersCount,
       readiness: (exclude) => this.readiness(exclude),
       openApi: openApiDocument(),
       serveMetrics: (ctx) => {
@@ -269,7 +270,10 @@ export class Service {
       this.connections.set(socket, 0);
       socket.once('close', () => this.connections.delete(socket));
     });
-    server.maxHeadersCount = this.config.httpMaxHeadersCount;
+    // No count limit in Node's parser (which, depending on the Node version, drops the fields past it
+    // silently or answers a bare 431): the app counts them and answers 431 in the contract's shape. The
+    // header block stays bounded by Node's 16 KiB maxHeaderSize (past it: Node's own 431).
+    server.maxHeadersCount = 0;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
