@@ -32,8 +32,8 @@ install_one() {
       if [ -x "$bin/promtool" ]; then return 0; fi
       command -v go >/dev/null || { echo "tools: Go is needed to build promtool (https://go.dev/dl)" >&2; return 1; }
       echo "tools: building promtool from .ci/promtool-tool (first build: several minutes on 2 cores)" >&2
-      (cd "$root/.ci/promtool-tool" && with_progress "tools: promtool" go build -o "$bin/promtool.tmp" github.com/prometheus/prometheus/cmd/promtool)
-      mv "$bin/promtool.tmp" "$bin/promtool"
+      (cd "$root/.ci/promtool-tool" && with_progress "tools: promtool" go build -o "$bin/promtool.tmp.$$" github.com/prometheus/prometheus/cmd/promtool)
+      mv "$bin/promtool.tmp.$$" "$bin/promtool"
       ;;
     kubernetes-validate)
       # Checked by running it: a venv's scripts carry the absolute path it was made at, so a moved
