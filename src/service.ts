@@ -20,6 +20,7 @@ import {
   RedisDedupeWindow,
   StandardWebhooksCheck,
   TtlDedupeWindow,
+  answerClientError,
   createApp,
   openApiDocument,
   parseSecrets,
@@ -274,6 +275,7 @@ export class Service {
     // silently or answers a bare 431): the app counts them and answers 431 in the contract's shape. The
     // header block stays bounded by Node's 16 KiB maxHeaderSize (past it: Node's own 431).
     server.maxHeadersCount = 0;
+    server.on('clientError', answerClientError);
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
