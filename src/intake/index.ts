@@ -6,6 +6,7 @@ export {
   type Readiness,
   type ReadinessCheck,
 } from './app.js';
+export { answerClientError } from './client-error.js';
 export { TtlDedupeWindow, type TtlDedupeWindowOptions } from './dedupe.js';
 export { IntakeError, invalidSignature, shapeErrors } from './errors.js';
 export { Intake } from './intake.js';

@@ -3,6 +3,7 @@ import http from 'node:http';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
+import { answerClientError } from '../intake/client-error.js';
 
 /**
  * Accept queue of the listening socket (Linux caps it at net.core.somaxconn). Node's default, 511,
@@ -12,10 +13,7 @@ import type { Config } from '../config/index.js';
 const LISTEN_BACKLOG = 4096;
 
 export interface DrainingHttpServerOptions {
-  config: Pick<
-    Config,
-    'port' | 'host' | 'httpRequestTimeoutMs' | 'httpHeadersTimeoutMs' | 'httpKeepAliveTimeoutMs' | 'httpMaxHeadersCount'
-  >;
+  config: Pick<Config, 'port' | 'host' | 'httpRequestTimeoutMs' | 'httpHeadersTimeoutMs' | 'httpKeepAliveTimeoutMs'>;
   logger: Logger;
   /** The app's request handler. */
   handle: (req: http.IncomingMessage, res: http.ServerResponse) => unknown;
@@ -56,7 +54,11 @@ export class DrainingHttpServer {
       this.connections.set(socket, 0);
       socket.once('close', () => this.connections.delete(socket));
     });
-    server.maxHeadersCount = config.httpMaxHeadersCount;
+    // No count limit in Node's parser (which, depending on the Node version, drops the fields past it
+    // silently or answers a bare 431): the app counts them and answers 431 in the contract's shape. The
+    // header block stays bounded by Node's 16 KiB maxHeaderSize (past it: the clientError answer).
+    server.maxHeadersCount = 0;
+    server.on('clientError', answerClientError);
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -163,6 +163,7 @@ export class Service {
       logger,
       metrics: this.pipelineMetrics,
       bodyLimitBytes: config.bodyLimitBytes,
+      maxHeaders: config.httpMaxHeadersCount,
       readiness: (exclude) => this.readiness(exclude),
       openApi: openApiDocument(),
       serveMetrics: (ctx) => {
