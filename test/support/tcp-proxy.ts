@@ -61,25 +61,36 @@ export class TcpProxy {
     if (this.server) return;
     const server = net.createServer((client) => this.onConnection(client));
     this.server = server;
-    // Listening again on the same port after 'refuse' can meet a busy machine's outgoing connection
-    // holding that port for a moment: try again for a while before giving up.
+    // The first port is chosen below the kernel's ephemeral range (ip_local_port_range starts at 32768 by
+    // default). A port taken from that range can, after 'refuse' closed it, be held by any outgoing
+    // connection on the machine (a keep-alive to LocalStack lasts minutes), and listening again fails.
+    const chooseFirst = this.port === 0;
     for (let attempt = 0; ; attempt += 1) {
+      const port = chooseFirst && this.port === 0 ? 20000 + Math.floor(Math.random() * 12000) : this.port;
       try {
         await new Promise<void>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen(this.port, '127.0.0.1', () => {
-            server.off('error', reject);
-            this.port = (server.address() as net.AddressInfo).port;
+          const onError = (error: Error): void => {
+            server.off('listening', onListening);
+            reject(error);
+          };
+          const onListening = (): void => {
+            server.off('error', onError);
             resolve();
-          });
+          };
+          server.once('error', onError);
+          server.once('listening', onListening);
+          server.listen(port, '127.0.0.1');
         });
+        this.port = (server.address() as net.AddressInfo).port;
         return;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || this.port === 0 || attempt >= 100) {
+        // A first choice that is busy: another random one. The same port again (after 'refuse'): wait a
+        // moment for whoever holds it.
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 100) {
           this.server = undefined;
           throw error;
         }
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        if (!chooseFirst) await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
   }
