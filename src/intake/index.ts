@@ -33,3 +33,9 @@ export {
   signStandardWebhook,
   type StandardWebhooksCheckOptions,
 } from './standard-webhooks.js';
+export {
+  STRIPE_SECRET,
+  StripeSignatureCheck,
+  parseStripeHeader,
+  type StripeSignatureCheckOptions,
+} from './stripe-signature.js';
