@@ -8,8 +8,13 @@ import { REPO_ROOT } from '../support/service.js';
 describe('README', () => {
   const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
 
+  // The README's table or, for settings added while issue 20 moves that table out, docs/api.md's.
+  const api = readFileSync(path.join(REPO_ROOT, 'docs', 'api.md'), 'utf8');
+
   it('documents every environment variable the service reads', () => {
-    const missing = Object.keys(ENVIRONMENT).filter((name) => !readme.includes(`\`${name}\``));
+    const missing = Object.keys(ENVIRONMENT).filter(
+      (name) => !readme.includes(`\`${name}\``) && !api.includes(`\`${name}\``),
+    );
     assert.deepEqual(missing, []);
   });
 
