@@ -8,15 +8,7 @@ export {
 } from './app.js';
 export { TtlDedupeWindow, type TtlDedupeWindowOptions } from './dedupe.js';
 export { IntakeError, invalidSignature, shapeErrors } from './errors.js';
-export {
-  Intake,
-  type DedupeWindow,
-  type FlushSignal,
-  type IntakeJournal,
-  type IntakeOptions,
-  type RequestHeaders,
-  type SignatureCheck,
-} from './intake.js';
+export { Intake } from './intake.js';
 export { OPENAPI_PATH, openApiDocument, openApiText } from './openapi.js';
 export { RedisDedupeWindow, type RedisDedupeWindowOptions } from './redis-dedupe.js';
 export { requestId } from './request-id.js';
@@ -39,3 +31,12 @@ export {
   parseStripeHeader,
   type StripeSignatureCheckOptions,
 } from './stripe-signature.js';
+export {
+  WEBHOOK_ID,
+  type DedupeWindow,
+  type FlushSignal,
+  type IntakeJournal,
+  type IntakeOptions,
+  type RequestHeaders,
+  type SignatureCheck,
+} from './types.js';

@@ -1,6 +1,6 @@
 // The SQS message attributes of an accepted invoice (docs/api.md, "What lands on SQS").
 import { context, propagation } from '@opentelemetry/api';
-import type { RequestHeaders } from './intake.js';
+import type { RequestHeaders } from './types.js';
 
 /** SQS takes at most 10 message attributes per message. */
 export const SQS_MAX_MESSAGE_ATTRIBUTES = 10;

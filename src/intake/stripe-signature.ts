@@ -1,7 +1,7 @@
 // Verifies Stripe's `Stripe-Signature` header (SIGNATURE_SCHEME=stripe; docs/stripe.md, docs/api.md Signatures).
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { invalidSignature } from './errors.js';
-import type { RequestHeaders, SignatureCheck } from './intake.js';
+import type { RequestHeaders, SignatureCheck } from './types.js';
 
 export interface StripeSignatureCheckOptions {
   /** Stripe endpoint secrets (`whsec_...`), any of which may have signed a request (several during a roll). */
