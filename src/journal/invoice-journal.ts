@@ -37,8 +37,8 @@ export class InvoiceJournal implements DeliveryLedger {
       now: this.now,
     });
     this.journal = journal;
-    return recovered.map(({ position, record }) => {
-      const entry = pendingFromRecord(record, this.now());
+    return recovered.map(({ position, record, writtenAtMs }) => {
+      const entry = pendingFromRecord(record, this.now(), writtenAtMs);
       entry.journalPosition = position;
       return entry;
     });
