@@ -258,6 +258,28 @@ describe('the built service with a bad configuration', () => {
     assert.equal(spawned.logs.filter((l) => l.msg === 'listening').length, 0);
   });
 
+  test('exits with code 1 and a stderr message naming the file when INVOICE_SCHEMA_FILE is unusable', async () => {
+    const dir = tempDir('invoice-webhook-schema-');
+    const remote = path.join(dir, 'remote-ref.json');
+    writeFileSync(remote, JSON.stringify({ $ref: 'https://example.com/invoice.schema.json' }));
+    for (const [file, why] of [
+      [path.join(dir, 'missing.json'), /cannot be read: ENOENT/],
+      [remote, /\$ref outside the file/],
+    ] as const) {
+      const spawned = await spawnService(
+        { SQS_QUEUE_URL: QUEUE_URL, INVOICE_SCHEMA_FILE: file },
+        { waitForListen: false },
+      );
+      assert.equal((await spawned.exited).code, 1);
+      const stderr = spawned.stderr.join('');
+      const line = JSON.parse(stderr.trim().split('\n').pop() ?? '{}') as { msg?: string; setting?: string };
+      assert.equal(line.setting, 'INVOICE_SCHEMA_FILE');
+      assert.ok(line.msg?.includes(file), stderr);
+      assert.match(line.msg ?? '', why);
+      assert.equal(spawned.logs.filter((l) => l.msg === 'listening').length, 0);
+    }
+  });
+
   test('exits with code 1 and a stderr message naming SQS_QUEUE_URL when it is missing', async () => {
     const spawned = await spawnService({ WEBHOOK_SECRETS: 'whsec_spawn_secret' }, { waitForListen: false });
     const exit = await spawned.exited;
