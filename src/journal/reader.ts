@@ -15,7 +15,7 @@ export async function recoverSegment(
   const { logPath, retirePath } = newSegment(dir, seq);
   const name = path.basename(logPath);
   // Before a torn tail is cut off (which would change it): when the segment was last written by its run.
-  const writtenAtMs = (await stat(logPath)).mtimeMs;
+  const writtenAtMs = Math.round((await stat(logPath)).mtimeMs);
   const data = await readFile(logPath);
   const scan = scanSegment(data);
   for (const range of scan.corrupt) {
