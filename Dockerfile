@@ -33,6 +33,8 @@ RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no
  && chown 1000:1000 /var/lib/invoice-webhook
 # main.js reads ../../package.json (version) and ../../../config/default.json from dist/src.
 COPY config/default.json ./config/default.json
+# The worked provider schemas (INVOICE_SCHEMA_FILE=/app/config/schemas/..., docs/stripe.md).
+COPY config/schemas ./config/schemas
 COPY --from=build /app/dist/src ./dist/src
 # The image's "node" user, by number so Kubernetes' runAsNonRoot can verify it is not root.
 USER 1000:1000

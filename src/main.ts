@@ -1,3 +1,4 @@
+// The process: loads the configuration, wires the service, and owns signals and the exit code.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { trace } from '@opentelemetry/api';
@@ -5,6 +6,7 @@ import { ConfigError, loadConfig, redactConfig, type Config } from './config/ind
 import { OtelBatchTracer } from './delivery/index.js';
 import { Service } from './service/index.js';
 import { ServiceMetrics, createLogger, telemetry } from './telemetry/index.js';
+import { SchemaFileError } from './validation/index.js';
 
 /** The process's entry point: it loads the config from the environment, wires the service and owns signals and exit codes. */
 async function main(): Promise<void> {
@@ -12,13 +14,7 @@ async function main(): Promise<void> {
   try {
     config = loadConfig();
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(
-        JSON.stringify({ level: 'fatal', msg: error.message, setting: error.setting, time: new Date().toISOString() }) +
-          '\n',
-      );
-      process.exit(1);
-    }
+    if (error instanceof ConfigError) configFailed(error.message, error.setting);
     throw error;
   }
   const pkg = JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', 'package.json'), 'utf8')) as {
@@ -37,7 +33,14 @@ async function main(): Promise<void> {
   const tracer = trace.getTracer('invoice-webhook', pkg.version);
   const tracing =
     otel.state === 'on' ? { tracer, batchTracer: new OtelBatchTracer({ tracer, queueUrl: config.sqsQueueUrl }) } : {};
-  const service = new Service({ config, logger, metrics, ...tracing });
+  let service: Service;
+  try {
+    service = new Service({ config, logger, metrics, ...tracing });
+  } catch (error) {
+    // INVOICE_SCHEMA_FILE is read and compiled here, once: a bad file fails like a bad setting.
+    if (error instanceof SchemaFileError) configFailed(error.message, 'INVOICE_SCHEMA_FILE');
+    throw error;
+  }
   logger.info({ config: redactConfig(config), version: pkg.version, telemetry: otel.state }, 'starting');
 
   let signals = 0;
@@ -75,6 +78,14 @@ async function main(): Promise<void> {
     logger.flush();
     process.exit(1);
   }
+}
+
+/** A configuration that cannot run: one fatal JSON line on stderr naming the setting, exit code 1. */
+function configFailed(message: string, setting: string): never {
+  process.stderr.write(
+    JSON.stringify({ level: 'fatal', msg: message, setting, time: new Date().toISOString() }) + '\n',
+  );
+  process.exit(1);
 }
 
 void main();

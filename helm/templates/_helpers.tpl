@@ -104,6 +104,11 @@ dedupeMaxEntries: DEDUPE_MAX_ENTRIES
 dedupeKey: DEDUPE_KEY
 fifoGroupIdField: SQS_FIFO_GROUP_ID_FIELD
 fifoDeduplicationIdField: SQS_FIFO_DEDUPLICATION_ID_FIELD
+fifoGroupIdPointer: SQS_FIFO_GROUP_ID_POINTER
+fifoDeduplicationIdPointer: SQS_FIFO_DEDUPLICATION_ID_POINTER
+invoiceSchemaFile: INVOICE_SCHEMA_FILE
+invoiceIdPointer: INVOICE_ID_POINTER
+forwardSignatureHeaders: FORWARD_SIGNATURE_HEADERS
 logLevel: LOG_LEVEL
 httpRequestTimeoutMs: HTTP_REQUEST_TIMEOUT_MS
 httpHeadersTimeoutMs: HTTP_HEADERS_TIMEOUT_MS

@@ -1,2 +1,2 @@
 export { ConfigSchema, ENVIRONMENT, SECRET_SETTINGS, type Config } from './schema.js';
-export { ConfigError, isFifoQueue, loadConfig, redactConfig, type LoadConfigOptions } from './load.js';
+export { ConfigError, fifoPointers, isFifoQueue, loadConfig, redactConfig, type LoadConfigOptions } from './load.js';

@@ -1,6 +1,8 @@
+// Loads the configuration: config/ files, then the environment; checks it and names the first bad setting.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
+import { escapePointerToken, parsePointer } from '../validation/json-pointer.js';
 import { ConfigSchema, ENVIRONMENT, SECRET_SETTINGS, type Config } from './schema.js';
 
 /** A configuration that cannot run. The message names the setting and, where one applies, its variable. */
@@ -35,6 +37,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const env = options.env ?? process.env;
   const dir = options.configDir ?? path.resolve(__dirname, '..', '..', '..', 'config');
   const merged: Record<string, unknown> = {};
+  /** Settings given by something other than default.json (a file after it, or the environment). */
+  const given = new Set<string>();
   const files = [path.join(dir, 'default.json'), path.join(dir, 'local.json')];
   if (env.CONFIG_FILE) files.push(path.resolve(env.CONFIG_FILE));
   for (const file of files) {
@@ -43,7 +47,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       continue;
     }
     try {
-      Object.assign(merged, JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>);
+      const values = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      Object.assign(merged, values);
+      if (file !== files[0]) for (const key of Object.keys(values)) given.add(key);
     } catch (err) {
       throw new ConfigError(`configuration file ${file} is not valid JSON: ${(err as Error).message}`, 'CONFIG_FILE');
     }
@@ -57,6 +63,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       continue;
     }
     merged[key] = value;
+    given.add(key);
   }
   if (!validateConfig(merged)) {
     const error = validateConfig.errors?.[0];
@@ -80,20 +87,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (merged.retryMaxMs < merged.retryBaseMs) {
     throw new ConfigError('invalid configuration: RETRY_MAX_MS must be >= RETRY_BASE_MS', 'RETRY_MAX_MS');
   }
-  if (merged.signatureScheme === 'standard-webhooks') {
-    const secrets = merged.webhookSecrets
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s !== '');
-    const bad = secrets.findIndex((s) => !STANDARD_SECRET.test(s));
-    if (bad >= 0) {
-      throw new ConfigError(
-        `invalid configuration: WEBHOOK_SECRETS (webhookSecrets) entry ${bad + 1} is not a Standard Webhooks secret ` +
-          '"whsec_<base64 key>" (SIGNATURE_SCHEME=standard-webhooks)',
-        'WEBHOOK_SECRETS',
-      );
-    }
-  }
+  checkSecrets(merged);
+  checkPointers(merged, given);
   const { flushConcurrency, flushConcurrencyMin, flushConcurrencyMax } = merged;
   if (flushConcurrency < flushConcurrencyMin || flushConcurrency > flushConcurrencyMax) {
     throw new ConfigError(
@@ -107,6 +102,77 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 
 /** `whsec_` and a non-empty base64 key: the secrets of SIGNATURE_SCHEME=standard-webhooks. */
 const STANDARD_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
+/** `whsec_` and printable characters, used whole as the key: the secrets of SIGNATURE_SCHEME=stripe. */
+const STRIPE_SECRET = /^whsec_[\x21-\x7e]+$/;
+
+/** Each secret must have the shape its scheme needs; the message names the entry, never the secret. */
+function checkSecrets(config: Config): void {
+  const scheme = config.signatureScheme;
+  const [shape, what] =
+    scheme === 'standard-webhooks'
+      ? [STANDARD_SECRET, 'a Standard Webhooks secret "whsec_<base64 key>"']
+      : scheme === 'stripe'
+        ? [STRIPE_SECRET, 'a Stripe endpoint secret "whsec_..." (from the dashboard or `stripe listen`)']
+        : [undefined, ''];
+  if (shape === undefined) return;
+  const secrets = config.webhookSecrets
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const bad = secrets.findIndex((s) => !shape.test(s));
+  if (bad >= 0) {
+    throw new ConfigError(
+      `invalid configuration: WEBHOOK_SECRETS (webhookSecrets) entry ${bad + 1} is not ${what} (SIGNATURE_SCHEME=${scheme})`,
+      'WEBHOOK_SECRETS',
+    );
+  }
+}
+
+/** The pointers parse (RFC 6901), and a FIFO id is given by a field or by a pointer, not both. */
+function checkPointers(config: Config, given: ReadonlySet<string>): void {
+  const pointers = [
+    ['INVOICE_ID_POINTER', 'invoiceIdPointer'],
+    ['SQS_FIFO_GROUP_ID_POINTER', 'fifoGroupIdPointer'],
+    ['SQS_FIFO_DEDUPLICATION_ID_POINTER', 'fifoDeduplicationIdPointer'],
+  ] as const;
+  for (const [env, key] of pointers) {
+    try {
+      parsePointer(config[key]);
+    } catch (error) {
+      throw new ConfigError(`invalid configuration: ${env} (${key}) ${(error as Error).message}`, env);
+    }
+  }
+  const pairs = [
+    ['SQS_FIFO_GROUP_ID_FIELD', 'fifoGroupIdField', 'SQS_FIFO_GROUP_ID_POINTER', 'fifoGroupIdPointer'],
+    [
+      'SQS_FIFO_DEDUPLICATION_ID_FIELD',
+      'fifoDeduplicationIdField',
+      'SQS_FIFO_DEDUPLICATION_ID_POINTER',
+      'fifoDeduplicationIdPointer',
+    ],
+  ] as const;
+  for (const [fieldEnv, field, pointerEnv, pointer] of pairs) {
+    if (config[pointer] !== '' && given.has(field)) {
+      throw new ConfigError(
+        `invalid configuration: ${fieldEnv} (${field}) and ${pointerEnv} (${pointer}) are both set; ` +
+          `set one (the pointer reaches nested fields, e.g. /data/object/customer)`,
+        pointerEnv,
+      );
+    }
+  }
+}
+
+/**
+ * Where a FIFO id is: the pointer when one is set, else the top-level field (SQS_FIFO_..._FIELD) as a
+ * one-token pointer, which reads exactly the field the setting names.
+ */
+export function fifoPointers(config: Config): { groupId: string; deduplicationId: string } {
+  const field = (name: string): string => `/${escapePointerToken(name)}`;
+  return {
+    groupId: config.fifoGroupIdPointer || field(config.fifoGroupIdField),
+    deduplicationId: config.fifoDeduplicationIdPointer || field(config.fifoDeduplicationIdField),
+  };
+}
 
 /** The configuration with secrets replaced, for the start-up log line. */
 export function redactConfig(config: Config): Record<string, unknown> {

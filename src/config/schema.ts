@@ -72,8 +72,9 @@ export const ConfigSchema = Type.Object(
       description:
         'Comma-separated HMAC secrets (whsec_<base64> keys for standard-webhooks); empty disables signature checks.',
     }),
-    signatureScheme: Type.Enum(['x-webhook-signature', 'standard-webhooks'], {
-      description: 'x-webhook-signature: X-Webhook-Signature t=,v1=<hex>; standard-webhooks: webhook-* headers.',
+    signatureScheme: Type.Enum(['x-webhook-signature', 'standard-webhooks', 'stripe'], {
+      description:
+        'x-webhook-signature: X-Webhook-Signature t=,v1=<hex>; standard-webhooks: webhook-* headers; stripe: Stripe-Signature t=,v1=<hex> keyed by the whole whsec_ secret.',
     }),
     signatureToleranceSeconds: Type.Integer({
       minimum: 1,
@@ -91,6 +92,28 @@ export const ConfigSchema = Type.Object(
     }),
     dedupeKey: Type.Enum(['invoice-id', 'webhook-id'], {
       description: 'What identifies a repeat: the invoice id, or the Standard Webhooks webhook-id header.',
+    }),
+    invoiceSchemaFile: Type.String({
+      description:
+        'JSON Schema (draft 2020-12) file replacing the built-in invoice schema; empty = built-in. At most 1 MiB, $refs inside the file only.',
+    }),
+    invoiceIdPointer: Type.String({
+      pattern: '^/',
+      description:
+        'JSON pointer to the invoice id (a non-empty string in every accepted body): dedupe key, invoice-id attribute, spans.',
+    }),
+    fifoGroupIdPointer: Type.String({
+      pattern: '^(/.*)?$',
+      description: 'FIFO queues: JSON pointer to the MessageGroupId; empty = SQS_FIFO_GROUP_ID_FIELD. Not both.',
+    }),
+    fifoDeduplicationIdPointer: Type.String({
+      pattern: '^(/.*)?$',
+      description:
+        'FIFO queues: JSON pointer to the MessageDeduplicationId; empty = SQS_FIFO_DEDUPLICATION_ID_FIELD. Not both.',
+    }),
+    forwardSignatureHeaders: Type.Boolean({
+      description:
+        "Also send the request's stripe-signature, webhook-signature, webhook-timestamp and x-webhook-signature headers as SQS attributes.",
     }),
     fifoGroupIdField: Type.String({
       minLength: 1,
@@ -157,6 +180,11 @@ export const ENVIRONMENT = {
   DEDUPE_MAX_ENTRIES: 'dedupeMaxEntries',
   DEDUPE_KEY: 'dedupeKey',
   DEDUPE_STORE: 'dedupeStore',
+  INVOICE_SCHEMA_FILE: 'invoiceSchemaFile',
+  INVOICE_ID_POINTER: 'invoiceIdPointer',
+  SQS_FIFO_GROUP_ID_POINTER: 'fifoGroupIdPointer',
+  SQS_FIFO_DEDUPLICATION_ID_POINTER: 'fifoDeduplicationIdPointer',
+  FORWARD_SIGNATURE_HEADERS: 'forwardSignatureHeaders',
   SQS_FIFO_GROUP_ID_FIELD: 'fifoGroupIdField',
   SQS_FIFO_DEDUPLICATION_ID_FIELD: 'fifoDeduplicationIdField',
   DEAD_LETTER_PATH: 'deadLetterPath',

@@ -1,4 +1,4 @@
-// Reading a request's body as intake needs it: its raw bytes, its charset, strict UTF-8, scalar fields.
+// Reading a request's body as intake needs it: its raw bytes, its charset, strict UTF-8.
 import type { Context } from 'koa';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -6,12 +6,6 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /** The bytes as UTF-8 text; throws a TypeError when they are not valid UTF-8. */
 export function decodeUtf8(raw: Buffer): string {
   return strictUtf8.decode(raw);
-}
-
-/** A top-level string or number field as text; anything else counts as absent. */
-export function scalarField(invoice: Record<string, unknown>, field: string): string | undefined {
-  const value = invoice[field];
-  return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
 }
 
 export function isUtf8Charset(contentType: string): boolean {

@@ -27,6 +27,12 @@ export {
   type StandardWebhooksCheckOptions,
 } from './standard-webhooks.js';
 export {
+  STRIPE_SECRET,
+  StripeSignatureCheck,
+  parseStripeHeader,
+  type StripeSignatureCheckOptions,
+} from './stripe-signature.js';
+export {
   WEBHOOK_ID,
   type DedupeWindow,
   type FlushSignal,

@@ -1,5 +1,5 @@
 // The intake handler: checks one webhook request step by step, then buffers the invoice and answers.
-import { SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Context, Next } from 'koa';
 import { newPendingInvoice, type DeliveryOutcome, type PendingInvoice } from '../buffer/index.js';
 import {
@@ -10,8 +10,10 @@ import {
   unsupportedEncoding,
   unsupportedMediaType,
 } from './errors.js';
-import { decodeUtf8, isUtf8Charset, rawBytes, scalarField } from './body.js';
-import { WEBHOOK_ID, type IntakeJournal, type IntakeOptions } from './types.js';
+import { decodeUtf8, isUtf8Charset, rawBytes } from './body.js';
+import { InvoiceFields } from './invoice-fields.js';
+import { messageAttributes } from './message-attributes.js';
+import { WEBHOOK_ID, type AcceptedRequest, type IntakeJournal, type IntakeOptions } from './types.js';
 
 /**
  * The intake stage: checks the media type, the bytes, the signature, the JSON and the schema, then
@@ -20,12 +22,19 @@ import { WEBHOOK_ID, type IntakeJournal, type IntakeOptions } from './types.js';
 export class Intake {
   private readonly options: IntakeOptions;
   private readonly now: () => number;
+  private readonly wallClock: () => number;
+  private readonly fields: InvoiceFields;
   private lastFullLogMs = Number.NEGATIVE_INFINITY;
   private fullSinceLog = 0;
 
   constructor(options: IntakeOptions) {
     this.options = options;
     this.now = options.now ?? (() => performance.now());
+    this.wallClock = options.wallClock ?? Date.now;
+    this.fields = new InvoiceFields({
+      ...(options.invoiceIdPointer === undefined ? {} : { invoiceId: options.invoiceIdPointer }),
+      fifo: options.fifo,
+    });
   }
 
   /** Runs before the body is read: cheap refusals first. */
@@ -43,6 +52,8 @@ export class Intake {
   readonly handle = async (ctx: Context): Promise<void> => {
     const requestId = ctx.state.requestId as string;
     const raw = rawBytes(ctx);
+    // received-at: the body has been read in full by now (koa-body ran before this handler).
+    const receivedAtMs = this.wallClock();
     this.options.signature?.verify(raw, ctx.headers);
     // The Standard Webhooks message id, when the request has a sane one: a dedupe key and an SQS attribute.
     const idHeader = ctx.get('webhook-id');
@@ -54,8 +65,7 @@ export class Intake {
     } catch {
       throw malformedJson('request body is not valid UTF-8');
     }
-    const invoice = this.validate(body);
-    const invoiceId = invoice.id as string;
+    const { invoice, invoiceId } = this.validate(body);
     const dedupeKey = this.options.dedupeKey === 'webhook-id' ? webhookId : invoiceId;
 
     if (dedupeKey !== undefined && this.options.dedupe !== undefined && (await this.options.dedupe.seen(dedupeKey))) {
@@ -67,7 +77,8 @@ export class Intake {
 
     let outcome: Promise<DeliveryOutcome> | undefined;
     try {
-      ({ outcome } = await this.enqueue(invoice, body, requestId, webhookId));
+      const accepted = { invoiceId, body, requestId, webhookId, receivedAtMs, headers: ctx.headers };
+      ({ outcome } = await this.enqueue(invoice, accepted));
     } catch (error) {
       if (dedupeKey !== undefined) await this.options.dedupe?.forget(dedupeKey); // not accepted: a retry is no repeat
       throw error;
@@ -101,7 +112,8 @@ export class Intake {
     );
   };
 
-  private validate(body: string): Record<string, unknown> {
+  /** Parses and validates the body; its invoice id is where INVOICE_ID_POINTER points (a 422 if none). */
+  private validate(body: string): { invoice: Record<string, unknown>; invoiceId: string } {
     const span = this.options.tracer?.startSpan('validate');
     try {
       let value: unknown;
@@ -115,8 +127,8 @@ export class Intake {
         span?.setAttribute('invoice.validation.outcome', 'malformed_json');
         throw malformedJson('request body must be a JSON object');
       }
-      const id = (value as { id?: unknown }).id;
-      if (typeof id === 'string') span?.setAttribute('invoice.id', id);
+      const id = this.fields.peekInvoiceId(value);
+      if (id !== undefined) span?.setAttribute('invoice.id', id);
       const result = this.options.validator.validate(value);
       if (!result.ok) {
         span?.setAttributes({
@@ -126,8 +138,15 @@ export class Intake {
         });
         throw invalidInvoice(result.violations, result.truncated);
       }
+      let invoiceId: string;
+      try {
+        invoiceId = this.fields.invoiceId(value); // a 422 naming INVOICE_ID_POINTER when there is none
+      } catch (error) {
+        span?.setAttributes({ 'invoice.validation.outcome': 'invalid', 'invoice.validation.violations': 1 });
+        throw error;
+      }
       span?.setAttributes({ 'invoice.validation.outcome': 'valid', 'invoice.validation.violations': 0 });
-      return value as Record<string, unknown>;
+      return { invoice: value as Record<string, unknown>, invoiceId };
     } finally {
       span?.end();
     }
@@ -139,28 +158,22 @@ export class Intake {
    */
   private async enqueue(
     invoice: Record<string, unknown>,
-    body: string,
-    requestId: string,
-    webhookId: string | undefined,
+    accepted: AcceptedRequest,
   ): Promise<{ outcome?: Promise<DeliveryOutcome> }> {
     const span = this.options.tracer?.startSpan('enqueue');
     try {
-      const invoiceId = invoice.id as string;
-      const attributes: Record<string, string> = { 'invoice-id': invoiceId, 'request-id': requestId };
-      if (webhookId !== undefined) attributes['webhook-id'] = webhookId;
-      // The accepting request's trace context travels with its own message (W3C traceparent/tracestate).
-      propagation.inject(context.active(), attributes);
-      const fifo = this.options.fifo;
-      const groupId = fifo ? scalarField(invoice, fifo.groupIdField) : undefined;
-      const dedupId = fifo ? scalarField(invoice, fifo.deduplicationIdField) : undefined;
+      const { invoiceId, requestId, body } = accepted;
+      const attributes = messageAttributes({
+        ...accepted,
+        forwardSignatureHeaders: this.options.forwardSignatureHeaders ?? false,
+      });
       const spanContext = trace.getActiveSpan()?.spanContext();
       const entry = newPendingInvoice({
         invoiceId,
         requestId,
         body,
         attributes,
-        ...(groupId ? { messageGroupId: groupId } : {}),
-        ...(dedupId ? { messageDeduplicationId: dedupId } : {}),
+        ...this.fields.fifoIds(invoice),
         enqueuedAtMs: this.now(),
         ...(spanContext ? { spanContext } : {}),
       });

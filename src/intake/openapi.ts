@@ -1,3 +1,4 @@
+// The OpenAPI 3.1 document of the webhook route, served at GET /openapi.json and committed as docs/openapi.json.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Invoice, InvoiceLine, MAX_VIOLATIONS } from '../validation/index.js';
@@ -33,15 +34,37 @@ const errorSchema = (code: string, description: string, extra: Record<string, un
   },
 });
 
+/** Stands for an INVOICE_SCHEMA_FILE schema's own URI when it has no `$id` (see {@link publishedSchema}). */
+export const SCHEMA_FILE_ID = 'https://invoice-webhook.invalid/invoice-schema-file.json';
+
 /**
- * The OpenAPI 3.1 document of the webhook route, generated from the one {@link Invoice} schema: the request
- * body's JSON Schema (draft 2020-12) is exactly the schema the service validates with. Served at
- * `GET /openapi.json` and committed as `docs/openapi.json` (`npm run openapi` regenerates it).
+ * An INVOICE_SCHEMA_FILE schema as published: as in the file, with an `$id` added when it has none, so that
+ * its own references (`#/$defs/...`) still resolve inside it once it sits in the OpenAPI document.
  */
-export function openApiDocument(version = packageVersion()): Record<string, unknown> {
+function publishedSchema(schema: Record<string, unknown>): Record<string, unknown> {
+  return schema.$id === undefined ? { $id: SCHEMA_FILE_ID, ...schema } : { ...schema };
+}
+
+/**
+ * The OpenAPI 3.1 document of the webhook route. Its request body's JSON Schema (draft 2020-12) is exactly
+ * the schema the service validates with: the built-in {@link Invoice} schema, or the INVOICE_SCHEMA_FILE one
+ * (`invoiceSchema`). Served at `GET /openapi.json`; the built-in one is committed as `docs/openapi.json`
+ * (`npm run openapi` regenerates it).
+ */
+export function openApiDocument(
+  version = packageVersion(),
+  invoiceSchema?: Record<string, unknown>,
+): Record<string, unknown> {
   const invoice = jsonSchema(Invoice);
   // The line item is referenced by name, so it reads as its own schema in generated clients.
   (invoice.properties as { lines: { items: unknown } }).lines.items = { $ref: '#/components/schemas/InvoiceLine' };
+  const schemas =
+    invoiceSchema === undefined
+      ? {
+          Invoice: { title: 'Invoice', ...invoice },
+          InvoiceLine: { title: 'InvoiceLine', ...jsonSchema(InvoiceLine) },
+        }
+      : { Invoice: publishedSchema(invoiceSchema) };
   return {
     openapi: '3.1.0',
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
@@ -84,7 +107,7 @@ export function openApiDocument(version = packageVersion()): Record<string, unkn
               'application/json': { schema: { $ref: '#/components/schemas/Invoice' } },
             },
           },
-          security: [{}, { xWebhookSignature: [] }, { standardWebhooks: [] }],
+          security: [{}, { xWebhookSignature: [] }, { standardWebhooks: [] }, { stripeSignature: [] }],
           responses: {
             '200': jsonBody('Sent', 'ACK_MODE=confirmed: SQS acknowledged the invoice.'),
             '202': jsonBody(
@@ -104,7 +127,8 @@ export function openApiDocument(version = packageVersion()): Record<string, unkn
             ),
             '422': jsonBody(
               'Unprocessable',
-              `The invoice breaks the schema (at most ${MAX_VIOLATIONS} violations listed), or, in confirmed mode, SQS refused it for good.`,
+              `The invoice breaks the schema (at most ${MAX_VIOLATIONS} violations listed) or has no invoice id where ` +
+                'INVOICE_ID_POINTER points, or, in confirmed mode, SQS refused it for good.',
             ),
             '503': jsonBody(
               'Unavailable',
@@ -117,8 +141,7 @@ export function openApiDocument(version = packageVersion()): Record<string, unkn
     },
     components: {
       schemas: {
-        Invoice: { title: 'Invoice', ...invoice },
-        InvoiceLine: { title: 'InvoiceLine', ...jsonSchema(InvoiceLine) },
+        ...schemas,
         Accepted: {
           type: 'object',
           required: ['status', 'id', 'requestId'],
@@ -192,6 +215,15 @@ export function openApiDocument(version = packageVersion()): Record<string, unkn
             'secrets: headers `webhook-id`, `webhook-timestamp` and `webhook-signature` = space-separated ' +
             '`v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`; any entry may match any secret; ' +
             'the timestamp at most SIGNATURE_TOLERANCE_SECONDS (300) away.',
+        },
+        stripeSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Stripe-Signature',
+          description:
+            'SIGNATURE_SCHEME=stripe, when WEBHOOK_SECRETS holds Stripe endpoint secrets (`whsec_...`): ' +
+            '`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`, the HMAC keyed by the whole secret string; ' +
+            'several `v1` may be given and any may match any secret; `t` at most SIGNATURE_TOLERANCE_SECONDS (300) away.',
         },
       },
     },

@@ -3,7 +3,7 @@ import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { PendingInvoice, RingBuffer } from '../buffer/index.js';
 import type { PipelineMetrics, RejectReason } from '../telemetry/metrics.js';
-import type { InvoiceValidator } from '../validation/index.js';
+import type { BodyValidator } from '../validation/index.js';
 
 /**
  * A Standard Webhooks message id: printable ASCII without spaces, as it is signed, logged and forwarded
@@ -19,6 +19,18 @@ export interface FlushSignal {
 
 /** Request headers by lower-case name, as Node gives them. */
 export type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
+/** What intake keeps of a request whose invoice it accepts: the invoice id, the body, and what goes to SQS. */
+export interface AcceptedRequest {
+  invoiceId: string;
+  body: string;
+  requestId: string;
+  /** The Standard Webhooks message id, when the request had a sane one. */
+  webhookId: string | undefined;
+  /** When the body had been read, epoch ms: `received-at`. */
+  receivedAtMs: number;
+  headers: RequestHeaders;
+}
 
 /** Checks a request's signature over its raw body; throws an IntakeError (401) when it fails. */
 export interface SignatureCheck {
@@ -48,15 +60,20 @@ export interface DedupeWindow {
 export interface IntakeOptions {
   buffer: RingBuffer<PendingInvoice>;
   flusher: FlushSignal;
-  validator: InvoiceValidator;
+  /** The built-in invoice schema's, or INVOICE_SCHEMA_FILE's. */
+  validator: BodyValidator;
   metrics: PipelineMetrics;
   logger: Logger;
   /** `buffered`: 202 once enqueued. `confirmed`: 200 once SQS acknowledged. Default: buffered. */
   ackMode?: 'buffered' | 'confirmed';
   /** confirmed mode: longest wait for SQS before answering 503. Default: 10000. */
   confirmTimeoutMs?: number;
-  /** FIFO queues: invoice fields for MessageGroupId and MessageDeduplicationId. */
-  fifo?: { groupIdField: string; deduplicationIdField: string };
+  /** JSON pointer to the invoice id: answer, dedupe key, `invoice-id` attribute, spans. Default: `/id`. */
+  invoiceIdPointer?: string;
+  /** FIFO queues: JSON pointers to the MessageGroupId and MessageDeduplicationId. */
+  fifo?: { groupId: string; deduplicationId: string };
+  /** Also send the request's signature headers as message attributes (docs/api.md). Default: false. */
+  forwardSignatureHeaders?: boolean;
   signature?: SignatureCheck;
   dedupe?: DedupeWindow;
   /**
@@ -73,4 +90,6 @@ export interface IntakeOptions {
   notAccepting?: () => { reason: string; metricReason: RejectReason };
   /** Monotonic clock in ms. Default: performance.now. */
   now?: () => number;
+  /** Wall clock in epoch ms, for `received-at`. Default: Date.now. */
+  wallClock?: () => number;
 }

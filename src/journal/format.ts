@@ -1,3 +1,4 @@
+// The journal's on-disk format: record and retire-entry encoding, and the scan that recovers them.
 import { crc32 } from 'node:zlib';
 
 // A segment file is a run of records; each record is a 12-byte header and a JSON payload:
@@ -28,7 +29,12 @@ export interface JournalRecord {
   r: string;
   /** The body, exactly as received. */
   b: string;
-  /** SQS message attributes, including the accepting request's traceparent/tracestate. */
+  /**
+   * SQS message attributes, exactly as they will be sent: `invoice-id`, `request-id`, `received-at`, the
+   * forwarded signature headers, the accepting request's traceparent/tracestate. Records of versions before
+   * `received-at` lack it; recovery then adds one (invoice-journal.ts, pendingFromRecord). Both versions
+   * read each other's records: the shape is unchanged, only the attributes it carries grew.
+   */
   a: Record<string, string>;
   /** FIFO: MessageGroupId. */
   g?: string;

@@ -1,6 +1,8 @@
+// The journal as the pipeline sees it: invoice records in, pending invoices back out after a crash.
 import { TraceFlags, isSpanContextValid, type SpanContext } from '@opentelemetry/api';
 import { newPendingInvoice, type PendingInvoice } from '../buffer/index.js';
 import type { DeliveryLedger } from '../delivery/index.js';
+import { receivedAt } from '../intake/message-attributes.js';
 import type { JournalRecord } from './format.js';
 import { JournalError } from './errors.js';
 import { Journal } from './journal.js';
@@ -35,8 +37,8 @@ export class InvoiceJournal implements DeliveryLedger {
       now: this.now,
     });
     this.journal = journal;
-    return recovered.map(({ position, record }) => {
-      const entry = pendingFromRecord(record, this.now());
+    return recovered.map(({ position, record, writtenAtMs }) => {
+      const entry = pendingFromRecord(record, this.now(), writtenAtMs);
       entry.journalPosition = position;
       return entry;
     });
@@ -94,13 +96,22 @@ export function recordOf(entry: PendingInvoice): JournalRecord {
   };
 }
 
-export function pendingFromRecord(record: JournalRecord, enqueuedAtMs: number): PendingInvoice {
+/**
+ * The pending invoice a record describes, with the attributes it was accepted with (its `received-at` and
+ * forwarded signature headers included). A record written before `received-at` existed has none: given
+ * `writtenAtMs` (when its segment file was last written, never before the body was read), it gets that.
+ */
+export function pendingFromRecord(record: JournalRecord, enqueuedAtMs: number, writtenAtMs?: number): PendingInvoice {
   const spanContext = spanContextOf(record.a.traceparent);
+  const attributes =
+    record.a['received-at'] !== undefined || writtenAtMs === undefined
+      ? record.a
+      : { ...record.a, 'received-at': receivedAt(writtenAtMs) };
   return newPendingInvoice({
     invoiceId: record.i,
     requestId: record.r,
     body: record.b,
-    attributes: record.a,
+    attributes,
     ...(record.g === undefined ? {} : { messageGroupId: record.g }),
     ...(record.d === undefined ? {} : { messageDeduplicationId: record.d }),
     enqueuedAtMs,

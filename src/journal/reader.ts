@@ -1,5 +1,5 @@
 // Recovery: reads a segment an earlier run left, truncates a torn tail, skips corrupt records, and returns what is not retired.
-import { readFile, truncate } from 'node:fs/promises';
+import { readFile, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { RETIRE_ENTRY_BYTES, scanRetirements, scanSegment } from './format.js';
@@ -14,6 +14,8 @@ export async function recoverSegment(
 ): Promise<{ segment: Segment; live: RecoveredRecord[] }> {
   const { logPath, retirePath } = newSegment(dir, seq);
   const name = path.basename(logPath);
+  // Before a torn tail is cut off (which would change it): when the segment was last written by its run.
+  const writtenAtMs = Math.round((await stat(logPath)).mtimeMs);
   const data = await readFile(logPath);
   const scan = scanSegment(data);
   for (const range of scan.corrupt) {
@@ -37,5 +39,8 @@ export async function recoverSegment(
   }
   const live = scan.records.filter((r) => !retired.has(r.offset));
   const segment = newSegment(dir, seq, { size: scan.validEnd, live: live.length, retireSize });
-  return { segment, live: live.map((r) => ({ position: { segment: seq, offset: r.offset }, record: r.record })) };
+  return {
+    segment,
+    live: live.map((r) => ({ position: { segment: seq, offset: r.offset }, record: r.record, writtenAtMs })),
+  };
 }

@@ -12,6 +12,8 @@ export interface JournalPosition {
 export interface RecoveredRecord {
   readonly position: JournalPosition;
   readonly record: JournalRecord;
+  /** When its segment file was last written (epoch ms): the received-at of a record that has none. */
+  readonly writtenAtMs?: number;
 }
 
 /** What the journal reports to metrics. */

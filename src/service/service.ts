@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import { RingBuffer, type PendingInvoice } from '../buffer/index.js';
-import { isFifoQueue, type Config } from '../config/index.js';
+import { fifoPointers, isFifoQueue, type Config } from '../config/index.js';
 import { FileDeadLetterSink } from '../deadletter/index.js';
 import { BatchDelivery } from '../delivery/index.js';
 import {
@@ -14,14 +14,11 @@ import {
   type DrainResult,
 } from '../flusher/index.js';
 import {
-  HmacSignatureCheck,
   Intake,
   RedisDedupeWindow,
-  StandardWebhooksCheck,
   TtlDedupeWindow,
   createApp,
   openApiDocument,
-  parseSecrets,
   type DedupeWindow,
   type Readiness,
   type ReadinessCheck,
@@ -29,8 +26,8 @@ import {
 import { InvoiceJournal } from '../journal/index.js';
 import { WorkerBatchSender, sqsSenderOptions, type BatchSender } from '../sender/index.js';
 import { PipelineMetrics } from '../telemetry/index.js';
-import { InvoiceValidator } from '../validation/index.js';
 import { DrainingHttpServer } from './http-server.js';
+import { invoiceSchema, signatureCheck } from './intake-parts.js';
 import { RecoveryFeed, rememberRecovered } from './recovery-feed.js';
 import type { ServiceOptions } from './options.js';
 import { logShutdownReport } from './shutdown-report.js';
@@ -125,28 +122,21 @@ export class Service {
       orderedGroups: fifo,
       onTaken: (waitedMs) => this.pipelineMetrics.bufferWait.record(waitedMs / 1000),
     });
-    const secrets = parseSecrets(config.webhookSecrets);
-    const signatureOptions = { secrets, toleranceSeconds: config.signatureToleranceSeconds };
-    const signature =
-      options.signature ??
-      (secrets.length === 0
-        ? undefined
-        : config.signatureScheme === 'standard-webhooks'
-          ? new StandardWebhooksCheck(signatureOptions)
-          : new HmacSignatureCheck(signatureOptions));
+    const signature = options.signature ?? signatureCheck(config);
+    const schema = invoiceSchema(config);
     const dedupe = options.dedupe ?? this.defaultDedupe();
     this.dedupe = dedupe;
     const intake = new Intake({
       buffer: this.buffer,
       flusher: this.flusher,
-      validator: new InvoiceValidator(),
+      validator: schema.validator,
       metrics: this.pipelineMetrics,
       logger,
       ackMode: config.ackMode,
       confirmTimeoutMs: config.confirmTimeoutMs,
-      ...(fifo
-        ? { fifo: { groupIdField: config.fifoGroupIdField, deduplicationIdField: config.fifoDeduplicationIdField } }
-        : {}),
+      invoiceIdPointer: config.invoiceIdPointer,
+      ...(fifo ? { fifo: fifoPointers(config) } : {}),
+      forwardSignatureHeaders: config.forwardSignatureHeaders,
       ...(signature ? { signature } : {}),
       ...(dedupe ? { dedupe } : {}),
       dedupeKey: config.dedupeKey,
@@ -165,7 +155,7 @@ export class Service {
       bodyLimitBytes: config.bodyLimitBytes,
       maxHeaders: config.httpMaxHeadersCount,
       readiness: (exclude) => this.readiness(exclude),
-      openApi: openApiDocument(),
+      openApi: openApiDocument(undefined, schema.published),
       serveMetrics: (ctx) => {
         ctx.respond = false;
         options.metrics.serve(ctx.req, ctx.res);

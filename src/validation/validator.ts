@@ -1,25 +1,22 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+// Validates bodies against the built-in invoice schema (src/validation/invoice.ts), with a bounded 422 explanation.
+import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { Type } from 'typebox';
 import { Invoice, InvoiceLine, LINES_COUNT, MetadataLimits, MetadataValue } from './invoice.js';
+import { escapePointerToken } from './json-pointer.js';
+import { MAX_VIOLATIONS, ViolationList, toViolation, type Violation } from './violations.js';
 
-/** One schema violation, addressed by a JSON pointer into the request body. */
-export interface Violation {
-  path: string;
-  message: string;
-}
+export { MAX_VIOLATIONS, MAX_VIOLATIONS_BYTES, type Violation } from './violations.js';
 
-export type ValidationResult =
-  | { ok: true; invoice: Invoice }
+export type ValidationResult<T = Invoice> =
+  | { ok: true; invoice: T }
   /** `truncated`: there were more violations than `violations` lists (docs/api.md). */
   | { ok: false; violations: Violation[]; truncated: boolean };
 
-/** Most violations a 422 lists (docs/api.md). */
-export const MAX_VIOLATIONS = 100;
-/** Serialized size budget of the listed violations: keeps the whole 422 answer under 64 KiB. */
-export const MAX_VIOLATIONS_BYTES = 60 * 1024;
-/** Longest path or message listed; longer ones (a hostile property name) are cut and end in `…`. */
-const MAX_TEXT_CHARS = 1024;
+/** What intake needs from a validator: the built-in {@link InvoiceValidator} or an INVOICE_SCHEMA_FILE's. */
+export interface BodyValidator {
+  validate(value: unknown): ValidationResult<unknown>;
+}
 
 /**
  * Validates invoices against the one {@link Invoice} schema, compiled once.
@@ -32,7 +29,7 @@ const MAX_TEXT_CHARS = 1024;
  * line items and metadata values one at a time, each item cut to its own properties plus a few unknown
  * ones, and the walk stops as soon as {@link MAX_VIOLATIONS} + 1 violations are known.
  */
-export class InvoiceValidator {
+export class InvoiceValidator implements BodyValidator {
   /** The verdict: the whole schema, first violation only. */
   private readonly accepts: ValidateFunction<Invoice>;
   /** The invoice without its collections, every violation. */
@@ -89,7 +86,7 @@ export class InvoiceValidator {
         if (!this.metadataValue(metadata[key])) {
           const [error] = this.metadataValue.errors ?? [];
           const message = error?.message ?? 'is invalid';
-          if (!found.add({ path: `/metadata/${escapePointer(key)}`, message })) return;
+          if (!found.add({ path: `/metadata/${escapePointerToken(key)}`, message })) return;
         }
       }
     }
@@ -102,26 +99,6 @@ export class InvoiceValidator {
         }
       }
     }
-  }
-}
-
-/** The listed violations, bounded in count and serialized bytes; `truncated` once one did not fit. */
-class ViolationList {
-  readonly items: Violation[] = [];
-  truncated = false;
-  private bytes = 2; // the brackets
-
-  /** Adds a violation; false (and `truncated`) when the list is full, so the caller can stop looking. */
-  add(violation: Violation): boolean {
-    const bounded = { path: cut(violation.path), message: cut(violation.message) };
-    const size = Buffer.byteLength(JSON.stringify(bounded)) + 1;
-    if (this.items.length >= MAX_VIOLATIONS || this.bytes + size > MAX_VIOLATIONS_BYTES) {
-      this.truncated = true;
-      return false;
-    }
-    this.items.push(bounded);
-    this.bytes += size;
-    return true;
   }
 }
 
@@ -149,34 +126,4 @@ function boundedLine(item: unknown): unknown {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function cut(text: string): string {
-  return text.length <= MAX_TEXT_CHARS ? text : `${text.slice(0, MAX_TEXT_CHARS - 1)}…`;
-}
-
-function toViolation(error: ErrorObject, prefix = ''): Violation {
-  const params = error.params as Record<string, unknown>;
-  const at = prefix + error.instancePath;
-  switch (error.keyword) {
-    case 'required':
-      return { path: `${at}/${escapePointer(String(params.missingProperty))}`, message: 'is required' };
-    case 'additionalProperties':
-      return {
-        path: `${at}/${escapePointer(String(params.additionalProperty))}`,
-        message: 'is not an allowed property',
-      };
-    case 'enum':
-      return {
-        path: at,
-        message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
-      };
-    default:
-      return { path: at, message: error.message ?? 'is invalid' };
-  }
-}
-
-/** RFC 6901: `~` and `/` inside a property name become `~0` and `~1`. */
-function escapePointer(name: string): string {
-  return name.replaceAll('~', '~0').replaceAll('/', '~1');
 }

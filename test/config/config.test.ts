@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { ConfigError, fifoPointers, loadConfig } from '../../src/config/index.js';
 import { REPO_ROOT, spawnService, tempDir } from '../support/service.js';
 
 const QUEUE_URL = 'http://127.0.0.1:4566/000000000000/invoices';
@@ -148,6 +148,71 @@ describe('loadConfig', () => {
     assert.match(configError({ SQS_QUEUE_URL: QUEUE_URL, SIGNATURE_SCHEME: 'svix' }).message, /SIGNATURE_SCHEME/);
   });
 
+  test('SIGNATURE_SCHEME=stripe takes whsec_ endpoint secrets and refuses others by position, never printing them', () => {
+    const ok = load({
+      SQS_QUEUE_URL: QUEUE_URL,
+      SIGNATURE_SCHEME: 'stripe',
+      WEBHOOK_SECRETS: 'whsec_5x9Cq1yTn0vVh2d6JwzP4kLrA8mE3sBt,whsec_0f3c0a6bd8f2e61a9d9a6b1e54c7f2a0',
+    });
+    assert.equal(ok.signatureScheme, 'stripe');
+    const apiKey = 'sk_test_4eC39HqLyjWDarjtT1zdp7dc';
+    const error = configError({
+      SQS_QUEUE_URL: QUEUE_URL,
+      SIGNATURE_SCHEME: 'stripe',
+      WEBHOOK_SECRETS: `whsec_ok,${apiKey}`,
+    });
+    assert.equal(error.setting, 'WEBHOOK_SECRETS');
+    assert.match(error.message, /entry 2 is not a Stripe endpoint secret/);
+    assert.ok(!error.message.includes(apiKey), error.message);
+  });
+
+  test('the new settings default to the behaviour before them', () => {
+    const config = load({ SQS_QUEUE_URL: QUEUE_URL });
+    assert.equal(config.invoiceSchemaFile, '');
+    assert.equal(config.invoiceIdPointer, '/id');
+    assert.equal(config.forwardSignatureHeaders, false);
+    assert.deepEqual(fifoPointers(config), { groupId: '/customer_id', deduplicationId: '/id' });
+    assert.equal(load({ SQS_QUEUE_URL: QUEUE_URL, FORWARD_SIGNATURE_HEADERS: 'true' }).forwardSignatureHeaders, true);
+    assert.equal(
+      configError({ SQS_QUEUE_URL: QUEUE_URL, FORWARD_SIGNATURE_HEADERS: 'yes' }).setting,
+      'FORWARD_SIGNATURE_HEADERS',
+    );
+  });
+
+  test('JSON pointers: a malformed one is refused by its variable; a FIFO field becomes the pointer to that field', () => {
+    assert.equal(configError({ SQS_QUEUE_URL: QUEUE_URL, INVOICE_ID_POINTER: 'id' }).setting, 'INVOICE_ID_POINTER');
+    assert.equal(configError({ SQS_QUEUE_URL: QUEUE_URL, INVOICE_ID_POINTER: '' }).setting, 'INVOICE_ID_POINTER');
+    const tilde = configError({ SQS_QUEUE_URL: QUEUE_URL, SQS_FIFO_GROUP_ID_POINTER: '/a~2b' });
+    assert.equal(tilde.setting, 'SQS_FIFO_GROUP_ID_POINTER');
+    assert.match(tilde.message, /~/);
+    const nested = load({
+      SQS_QUEUE_URL: QUEUE_URL,
+      INVOICE_ID_POINTER: '/data/object/id',
+      SQS_FIFO_GROUP_ID_POINTER: '/data/object/customer',
+      SQS_FIFO_DEDUPLICATION_ID_FIELD: 'a/b~c',
+    });
+    assert.equal(nested.invoiceIdPointer, '/data/object/id');
+    assert.deepEqual(fifoPointers(nested), { groupId: '/data/object/customer', deduplicationId: '/a~1b~0c' });
+  });
+
+  test('a FIFO id set both by its _FIELD and by its _POINTER is refused, from the environment or a file', () => {
+    const both = configError({
+      SQS_QUEUE_URL: QUEUE_URL,
+      SQS_FIFO_GROUP_ID_FIELD: 'customer_id',
+      SQS_FIFO_GROUP_ID_POINTER: '/data/object/customer',
+    });
+    assert.equal(both.setting, 'SQS_FIFO_GROUP_ID_POINTER');
+    assert.match(both.message, /SQS_FIFO_GROUP_ID_FIELD .* and SQS_FIFO_GROUP_ID_POINTER .* are both set/);
+    const file = path.join(tempDir('invoice-webhook-config-'), 'fifo.json');
+    writeFileSync(file, JSON.stringify({ fifoDeduplicationIdField: 'id' }));
+    const fromFile = configError({
+      SQS_QUEUE_URL: QUEUE_URL,
+      CONFIG_FILE: file,
+      SQS_FIFO_DEDUPLICATION_ID_POINTER: '/id',
+    });
+    assert.equal(fromFile.setting, 'SQS_FIFO_DEDUPLICATION_ID_POINTER');
+  });
+
   test('DEDUPE_STORE takes redis:// or rediss:// URLs (or nothing); a bad one is refused by name, never printed', () => {
     assert.equal(load({ SQS_QUEUE_URL: QUEUE_URL }).dedupeStore, '');
     const url = 'redis://user:pa55word@redis.internal:6379/2';
@@ -191,6 +256,28 @@ describe('the built service with a bad configuration', () => {
     const stderr = spawned.stderr.join('');
     assert.match(stderr, /BATCH_MAX_MESSAGES/);
     assert.equal(spawned.logs.filter((l) => l.msg === 'listening').length, 0);
+  });
+
+  test('exits with code 1 and a stderr message naming the file when INVOICE_SCHEMA_FILE is unusable', async () => {
+    const dir = tempDir('invoice-webhook-schema-');
+    const remote = path.join(dir, 'remote-ref.json');
+    writeFileSync(remote, JSON.stringify({ $ref: 'https://example.com/invoice.schema.json' }));
+    for (const [file, why] of [
+      [path.join(dir, 'missing.json'), /cannot be read: ENOENT/],
+      [remote, /\$ref outside the file/],
+    ] as const) {
+      const spawned = await spawnService(
+        { SQS_QUEUE_URL: QUEUE_URL, INVOICE_SCHEMA_FILE: file },
+        { waitForListen: false },
+      );
+      assert.equal((await spawned.exited).code, 1);
+      const stderr = spawned.stderr.join('');
+      const line = JSON.parse(stderr.trim().split('\n').pop() ?? '{}') as { msg?: string; setting?: string };
+      assert.equal(line.setting, 'INVOICE_SCHEMA_FILE');
+      assert.ok(line.msg?.includes(file), stderr);
+      assert.match(line.msg ?? '', why);
+      assert.equal(spawned.logs.filter((l) => l.msg === 'listening').length, 0);
+    }
   });
 
   test('exits with code 1 and a stderr message naming SQS_QUEUE_URL when it is missing', async () => {

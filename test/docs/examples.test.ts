@@ -22,6 +22,7 @@ function example(name: string): string {
 const SCHEMES = [
   { scheme: 'x-webhook-signature' as const, secret: 'a-plain-shared-secret' },
   { scheme: 'standard-webhooks' as const, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+  { scheme: 'stripe' as const, secret: 'whsec_5x9Cq1yTn0vVh2d6JwzP4kLrA8mE3sBt' },
 ];
 
 describe('the signing examples in docs/api.md', () => {

@@ -3,6 +3,7 @@ import { appendFileSync, readFileSync, readdirSync, statSync, writeFileSync } fr
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import pino from 'pino';
+import { messageBytes } from '../../src/buffer/index.js';
 import {
   InvoiceJournal,
   Journal,
@@ -96,6 +97,34 @@ describe('journal segment format', () => {
     });
     assert.equal(entry.spanContext?.traceId, '0af7651916cd43dd8448eb211c80319c');
     assert.equal(entry.spanContext?.spanId, 'b7ad6b7169203331');
+  });
+
+  test('received-at and forwarded headers come back as written; a record of the previous version gets its segment time', () => {
+    const a = {
+      'invoice-id': 'inv_6',
+      'request-id': 'req-6',
+      'received-at': '2026-12-06T14:48:59.123Z',
+      'stripe-signature': `t=1765000000,v1=${'a'.repeat(64)}`,
+    };
+    const segmentWrittenAtMs = Date.UTC(2026, 11, 6, 15, 0, 0, 456);
+    const current = pendingFromRecord({ ...record(6), a }, 0, segmentWrittenAtMs);
+    assert.deepEqual(current.attributes, a, 'the original received-at, not the segment time');
+    assert.deepEqual(recordOf(current).a, a);
+    const previous = pendingFromRecord(
+      { ...record(7), a: { 'invoice-id': 'inv_7', 'request-id': 'req-7' } },
+      0,
+      segmentWrittenAtMs,
+    );
+    assert.deepEqual(previous.attributes, {
+      'invoice-id': 'inv_7',
+      'request-id': 'req-7',
+      'received-at': '2026-12-06T15:00:00.456Z',
+    });
+    assert.equal(
+      previous.bytes,
+      messageBytes(previous.body, previous.attributes),
+      'its SQS size counts the added attribute',
+    );
   });
 });
 

@@ -244,9 +244,10 @@ describe('traces in a real Jaeger: the built service with the OTel preload, agai
       );
       if (callerTraces.has(id)) assert.equal(traceId, callerTraces.get(id));
       seenTraces.add(traceId);
-      // invoice-id, request-id, traceparent: far from SQS's limit of 10 attributes.
+      // invoice-id, request-id, received-at, traceparent: far from SQS's limit of 10 attributes.
       assert.deepEqual(Object.keys(message.MessageAttributes ?? {}).sort(), [
         'invoice-id',
+        'received-at',
         'request-id',
         'traceparent',
       ]);
