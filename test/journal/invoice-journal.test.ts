@@ -47,6 +47,8 @@ describe('pendingFromRecord: the trace context a record carries', () => {
       `00-${TRACE_ID}-${SPAN_ID}`,
       `00-${TRACE_ID}-${SPAN_ID}-01-extra`,
       `00_${TRACE_ID}_${SPAN_ID}_01`,
+      ` 00-${TRACE_ID}-${SPAN_ID}-01`,
+      `00-${TRACE_ID}-${SPAN_ID}-01 `,
     ]) {
       const attributes = traceparent === undefined ? {} : { traceparent };
       assert.equal(spanContextOf(attributes), undefined, String(traceparent));
