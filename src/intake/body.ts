@@ -14,9 +14,14 @@ export function scalarField(invoice: Record<string, unknown>, field: string): st
   return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
 }
 
-export function isUtf8Charset(contentType: string): boolean {
-  const match = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType);
-  return match === null || /^utf-?8$/i.test(match[1] ?? '');
+/**
+ * Whether the charset Koa read from the Content-Type (`ctx.request.charset`, by the content-type
+ * package) is UTF-8 or absent. Koa answers '' both when there is no charset and when it cannot parse
+ * the header at all (`application/json; charset=`, `application/json;;charset=utf-8`): either way no
+ * charset is given, the request passes here, and its body must still be strict UTF-8 (400 if not).
+ */
+export function isUtf8Charset(charset: string): boolean {
+  return charset === '' || /^utf-?8$/i.test(charset);
 }
 
 /**

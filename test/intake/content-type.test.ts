@@ -43,6 +43,26 @@ const CASES: [contentType: string, status: 202 | 415][] = [
   ['application/json; charset =latin1', 415],
 ];
 
+/**
+ * Headers that the reading before Koa's (a regex looking for `; charset=`) answered the other way.
+ * Koa parses by RFC 9110, strictly: a header it cannot parse names no charset, whatever text it holds;
+ * a repeated charset counts by its last value; quoted values are unescaped; a parameter's quoted value
+ * is not read as parameters.
+ */
+const READ_DIFFERENTLY: [contentType: string, status: 202 | 415, before: 202 | 415][] = [
+  ['application/json;;charset=latin1', 202, 415],
+  ['application/json;\tcharset=latin1', 202, 415],
+  ['application/json; charset=latin1;', 202, 415],
+  ['application/json; charset="latin1', 202, 415],
+  ['application/json; charset=utf-8, latin1', 202, 415],
+  ['application/json; foo; charset=latin1', 202, 415],
+  ['application/json; foo="a;charset=latin1"', 202, 415],
+  ['application/json; charset="utf\\-8"', 202, 415],
+  ['application/json; charset=latin1; charset=utf-8', 202, 415],
+  ['application/json; charset=utf-8; charset=latin1', 415, 202],
+  ['application/json; charset="utf-8 "', 415, 202],
+];
+
 describe('intake: the charset of the Content-Type', () => {
   let running: RunningService;
   let sender: InMemoryBatchSender;
@@ -76,6 +96,40 @@ describe('intake: the charset of the Content-Type', () => {
       }
     });
   }
+
+  for (const [contentType, status, before] of READ_DIFFERENTLY) {
+    test(`${JSON.stringify(contentType)} → ${status} (was ${before})`, async () => {
+      const invoice = makeInvoice();
+      const res = await fetch(`${running.url}/webhooks/invoice`, {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body: JSON.stringify(invoice),
+        signal: AbortSignal.timeout(10_000),
+      });
+      const body = (await res.json()) as { status?: string; error?: string };
+      assert.equal(res.status, status, JSON.stringify(body));
+      if (status === 202) accepted.push(invoice.id as string);
+      else {
+        assert.equal(body.error, 'unsupported_media_type');
+        refused.push(invoice.id as string);
+      }
+    });
+  }
+
+  test('a header Koa cannot parse passes the charset check, but a body that is not UTF-8 still gets 400', async () => {
+    const invoice = makeInvoice({ description: 'caf\u00e9' });
+    const res = await fetch(`${running.url}/webhooks/invoice`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json;;charset=latin1' },
+      body: new Uint8Array(Buffer.from(JSON.stringify(invoice), 'latin1')),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const body = (await res.json()) as { error?: string; message?: string };
+    assert.equal(res.status, 400, JSON.stringify(body));
+    assert.equal(body.error, 'malformed_json');
+    assert.match(body.message ?? '', /not valid UTF-8/);
+    refused.push(invoice.id as string);
+  });
 
   test('what was accepted reaches the queue, and nothing that was refused does', async () => {
     assert.ok(accepted.length > 0 && refused.length > 0);
