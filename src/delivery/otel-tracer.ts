@@ -39,16 +39,16 @@ export const ATTR_SUCCESSFUL_COUNT = 'webhook.batch.successful_count';
 export interface OtelBatchTracerOptions {
   /** Usually `trace.getTracer('invoice-webhook', version)`. */
   tracer: Tracer;
-  /** The queue's URL, recorded as `aws.sqs.queue.url` (the flusher only knows the queue's name). Default: not recorded. */
+  /** The queue's URL, recorded as `aws.sqs.queue.url` (delivery only knows the queue's name). Default: not recorded. */
   queueUrl?: string;
 }
 
 const IN_DELIVERY = createContextKey('invoice-webhook: inside a batch delivery span');
 
 /**
- * Spans for the flusher, following the OpenTelemetry messaging conventions for batch sends:
+ * Spans for delivery, following the OpenTelemetry messaging conventions for batch sends:
  * - `deliver <queue>` (INTERNAL, a new trace) covers one batch from leaving the buffer until every
- *   entry is acknowledged or dead-lettered, so the flusher's log lines about it carry its trace id;
+ *   entry is acknowledged or dead-lettered, so delivery's log lines about it carry its trace id;
  * - `send <queue>` (PRODUCER) wraps each SendMessageBatch call, retries included, with a link to
  *   every message's accepting request. The AWS SDK's span nests under it as a CLIENT span
  *   (telemetry/client-kind.ts), so each attempt has exactly one PRODUCER span.

@@ -8,10 +8,22 @@ export function decodeUtf8(raw: Buffer): string {
   return strictUtf8.decode(raw);
 }
 
-export function isUtf8Charset(contentType: string): boolean {
-  const match = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType);
-  return match === null || /^utf-?8$/i.test(match[1] ?? '');
+/**
+ * Whether the request's charset is UTF-8 or absent. `charset` is what Koa read from the Content-Type
+ * (`ctx.request.charset`, by the content-type package). Koa answers '' both when there is no charset
+ * and when it cannot parse the header at all; a header it cannot parse that still names a charset
+ * other than UTF-8 (`application/json;;charset=latin1`) is refused, as it was before Koa read it.
+ * Either way an accepted body must still be strict UTF-8 (400 if not).
+ */
+export function isUtf8Charset(charset: string, contentType: string): boolean {
+  if (charset !== '') return UTF8.test(charset);
+  const named = NAMED_CHARSET.exec(contentType)?.[1];
+  return named === undefined || UTF8.test(named);
 }
+
+const UTF8 = /^utf-?8$/i;
+/** A `charset=` anywhere after a `;`, for headers Koa could not parse. */
+const NAMED_CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)"?/i;
 
 /**
  * The body exactly as received. koa-body reads it as latin1 (one char per byte, see app.ts), so

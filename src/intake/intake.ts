@@ -41,7 +41,7 @@ export class Intake {
   readonly precheck = async (ctx: Context, next: Next): Promise<void> => {
     if (!this.options.isAccepting()) throw this.notAccepting();
     const type = ctx.get('Content-Type');
-    if (!ctx.is('application/json') || !isUtf8Charset(type)) throw unsupportedMediaType(type);
+    if (!ctx.is('application/json') || !isUtf8Charset(ctx.request.charset, type)) throw unsupportedMediaType(type);
     // The body is forwarded and signed exactly as received, so compressed bodies are refused up front.
     const encoding = ctx.get('Content-Encoding');
     if (encoding !== '' && encoding.toLowerCase() !== 'identity') throw unsupportedEncoding(encoding);

@@ -1,5 +1,6 @@
 // The journal as the pipeline sees it: invoice records in, pending invoices back out after a crash.
-import { TraceFlags, isSpanContextValid, type SpanContext } from '@opentelemetry/api';
+import { ROOT_CONTEXT, TraceFlags, defaultTextMapGetter, trace, type SpanContext } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { newPendingInvoice, type PendingInvoice } from '../buffer/index.js';
 import type { DeliveryLedger } from '../delivery/index.js';
 import { receivedAt } from '../intake/message-attributes.js';
@@ -119,17 +120,22 @@ export function pendingFromRecord(record: JournalRecord, enqueuedAtMs: number, w
   });
 }
 
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+/**
+ * The W3C reader itself, not the global propagator: the attribute is a W3C traceparent by its name,
+ * whatever OTEL_PROPAGATORS says and whether or not an SDK registered a propagator.
+ */
+const traceContext = new W3CTraceContextPropagator();
 
-/** The accepting request's span, from the W3C traceparent its message carries: the send span links to it. */
+/**
+ * The accepting request's span, from the W3C traceparent its message carries: the send span links to
+ * it. Only the traceparent is read, as before: the tracestate stays in the message's attributes.
+ */
 function spanContextOf(traceparent: string | undefined): SpanContext | undefined {
-  const match = TRACEPARENT.exec(traceparent ?? '');
-  if (match === null) return undefined;
-  const spanContext: SpanContext = {
-    traceId: match[1] as string,
-    spanId: match[2] as string,
-    traceFlags: parseInt(match[3] as string, 16) & TraceFlags.SAMPLED,
-    isRemote: true,
-  };
-  return isSpanContextValid(spanContext) ? spanContext : undefined;
+  // Exactly a version-00 traceparent (55 characters): this service writes nothing else. The
+  // propagator would also read later versions and a space either side, which the journal never has.
+  if (traceparent?.length !== 55 || !traceparent.startsWith('00-')) return undefined;
+  const spanContext = trace.getSpanContext(traceContext.extract(ROOT_CONTEXT, { traceparent }, defaultTextMapGetter));
+  if (spanContext === undefined) return undefined;
+  // Only the sampled bit, as before; the propagator keeps every bit of the flags byte.
+  return { ...spanContext, traceFlags: spanContext.traceFlags & TraceFlags.SAMPLED };
 }

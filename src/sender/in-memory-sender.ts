@@ -7,7 +7,7 @@ export type InMemoryBehaviour = (
 ) => Error | readonly EntryFailure[] | undefined;
 
 /**
- * A sender that keeps what it is given, for unit tests of the flusher's own logic
+ * A sender that keeps what it is given, for unit tests of the flusher's and delivery's own logic
  * (compare OpenTelemetry's InMemorySpanExporter). Never a stand-in for SQS in SQS tests.
  */
 export class InMemoryBatchSender implements BatchSender {

@@ -30,7 +30,7 @@ export function createSqsClient(options: Omit<SqsBatchSenderOptions, 'queueUrl' 
   return new SQSClient({
     region: options.region ?? 'us-east-1',
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    // The flusher owns retries (with backoff, metrics and spans), so the SDK makes one attempt.
+    // Delivery owns retries (with backoff, metrics and spans), so the SDK makes one attempt.
     maxAttempts: 1,
     requestHandler: new NodeHttpHandler({
       httpAgent: new http.Agent(agentOptions),

@@ -21,7 +21,7 @@ function post(message: FromWorker): void {
   port?.postMessage(message);
 }
 
-/** The fields the flusher's classification and logs read from a failed call, as plain data. */
+/** The fields delivery's classification and logs read from a failed call, as plain data. */
 function toWorkerError(error: unknown): WorkerError {
   if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
   const e = error as Error & { code?: unknown; Code?: unknown; $metadata?: { httpStatusCode?: unknown } };

@@ -1,4 +1,4 @@
-/** One message of a batch, as the flusher hands it to a sender. */
+/** One message of a batch, as delivery hands it to a sender. */
 export interface OutboundMessage {
   /** Entry id, unique within its batch. */
   readonly id: string;
@@ -42,7 +42,7 @@ export interface BatchResult {
 }
 
 /**
- * The narrow slot the flusher sends through (compare OpenTelemetry's SpanExporter). A whole-call
+ * The narrow slot delivery sends through (compare OpenTelemetry's SpanExporter). A whole-call
  * failure rejects with a {@link SendBatchError}-compatible error; per-entry failures resolve.
  */
 export interface BatchSender {

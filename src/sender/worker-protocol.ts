@@ -15,7 +15,7 @@ export type ToWorker =
     }
   | { type: 'close' };
 
-/** What the flusher reads from a failed call (see delivery/classify.ts): names, codes, the HTTP status. */
+/** What delivery reads from a failed call (see delivery/classify.ts): names, codes, the HTTP status. */
 export interface WorkerError {
   name: string;
   message: string;

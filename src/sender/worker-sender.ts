@@ -49,7 +49,7 @@ export class WorkerBatchSender implements BatchSender {
     if (this.closed) return Promise.reject(workerError('SqsWorkerClosed', 'the SQS sender is closed'));
     const worker = this.worker ?? (this.worker = this.spawn().worker);
     const id = this.nextId++;
-    // The active context is the flusher's send span: the AWS SDK span on the other thread nests under it.
+    // The active context is delivery's send span: the AWS SDK span on the other thread nests under it.
     const carrier: Record<string, string> = {};
     propagation.inject(context.active(), carrier);
     return new Promise<BatchResult>((resolve, reject) => {
@@ -101,7 +101,7 @@ export class WorkerBatchSender implements BatchSender {
       else call.reject(fromWorkerError(message.error));
     });
     // An uncaught error ends the thread ('exit' follows). Calls in flight fail as retryable errors;
-    // the flusher backs off and sends them again, and the next send starts a new thread.
+    // delivery backs off and sends them again, and the next send starts a new thread.
     let failure: Error | undefined;
     worker.on('error', (error) => (failure = error));
     worker.on('exit', (code) => {
