@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { PendingInvoice, RingBuffer } from '../buffer/index.js';
 import { pendingFromRecord } from '../journal/invoice-journal.js';
 import { bearerMatches } from './token.js';
-import { HANDOFF_BODY_LIMIT_BYTES, validateHandoffRequest, type HandoffRequest } from './wire.js';
+import { HANDOFF_BODY_LIMIT_BYTES, validateHandoffRequest } from './wire.js';
 
 /** The journal as the receiver needs it: a durable append, a retire for what it gives back, and whether it is full. */
 export interface HandoffJournal {

@@ -38,9 +38,7 @@ async function stillIn(dir: string): Promise<string[]> {
 }
 
 /** A peer on loopback answering with `answers` in turn (the last one repeats); records what it got. */
-async function peer(
-  answers: number[],
-): Promise<{
+async function peer(answers: number[]): Promise<{
   url: string;
   got: { auth: string; body: { from: string; invoices: JournalRecord[] } }[];
   close: () => Promise<void>;

@@ -23,6 +23,11 @@ import { openModelLoad, summarize, type Outcome } from '../support/k8s/load.js';
 
 const RATE_PER_SECOND = 200;
 const DURATION_MS = 40_000;
+/**
+ * A rolling update of the default StatefulSet replaces one pod at a time, each after its preStop pause (10 s),
+ * its drain and the new pod's start and readiness: about 20 s a pod, so the load lasts longer there.
+ */
+const ROLLOUT_DURATION_MS = 60_000;
 /** When the disruption starts, into the load. */
 const DISRUPT_AFTER_MS = 5_000;
 
@@ -81,29 +86,33 @@ describe('under load: 200 invoices/s for 40 s through the Service ClusterIP', ()
   });
   after(() => deleteNamespace(namespace));
 
-  it('a rolling update (helm upgrade changing the pod template) loses nothing and answers only 2xx or 503', async (t) => {
+  it('a rolling update of the default StatefulSet (helm upgrade changing the pod template) loses nothing and answers only 2xx or 503', async (t) => {
     const { queueUrl } = await sqsQueue(t, { queue: 'k8s-rollout' });
     values = { ...labValues(queueUrl), replicaCount: 2, podAnnotations: { 'lab/revision': '1' } };
     await installChart(namespace, values);
     const before = await readyPods(namespace, 2);
     const ip = await clusterIp(namespace);
 
-    const load = openModelLoad({ baseUrl: `http://${ip}`, ratePerSecond: RATE_PER_SECOND, durationMs: DURATION_MS });
+    const load = openModelLoad({
+      baseUrl: `http://${ip}`,
+      ratePerSecond: RATE_PER_SECOND,
+      durationMs: ROLLOUT_DURATION_MS,
+    });
     await wait(DISRUPT_AFTER_MS);
     const started = performance.now();
     await installChart(namespace, { ...values, podAnnotations: { 'lab/revision': '2' } }, { wait: false });
-    await kubectl('-n', namespace, 'rollout', 'status', `deployment/${FULLNAME}`, '--timeout=120s');
+    await kubectl('-n', namespace, 'rollout', 'status', `statefulset/${FULLNAME}`, '--timeout=120s');
     const rolledMs = performance.now() - started;
     const outcomes = await load;
 
     const after = await readyPods(namespace, 2);
     assert.equal(
-      after.filter((p) => before.some((b) => b.name === p.name)).length,
+      after.filter((p) => before.some((b) => b.uid === p.uid)).length,
       0,
       'every pod was replaced by the update',
     );
     assert.ok(
-      rolledMs < DURATION_MS - DISRUPT_AFTER_MS,
+      rolledMs < ROLLOUT_DURATION_MS - DISRUPT_AFTER_MS,
       `the rollout finished under load (${Math.round(rolledMs)} ms)`,
     );
     const v = await verdict(queueUrl, outcomes);
@@ -129,7 +138,7 @@ describe('under load: 200 invoices/s for 40 s through the Service ClusterIP', ()
     const outcomes = await load;
 
     const now = await readyPods(namespace, 2);
-    assert.ok(!now.some((p) => p.name === victim.name), 'a replacement took the deleted pod’s place');
+    assert.ok(!now.some((p) => p.uid === victim.uid), 'a replacement took the deleted pod’s place');
     await eventually('the deleted pod gone (its drain finished)', async () =>
       (await pods(namespace)).some((p) => p.uid === victim.uid) ? undefined : true,
     );
