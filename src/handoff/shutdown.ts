@@ -8,7 +8,8 @@ import { handOffJournal, type HandOffResult } from './sender.js';
 /**
  * Called once the drain has ended and this process has closed its journal. With leftovers in the journal,
  * hands them to a Ready peer (HANDOFF_URL, HANDOFF_TOKEN) within HANDOFF_TIMEOUT_MS, then logs the report:
- * every invoice id still at risk, and what becomes of it on this volume (JOURNAL_VOLUME).
+ * every invoice id still at risk, and what becomes of it on this volume (JOURNAL_VOLUME). Returns the lines
+ * and the loss left once the peer took its share.
  */
 export async function finishShutdown(
   config: Config,
@@ -16,7 +17,7 @@ export async function finishShutdown(
   loss: ShutdownLoss,
   tookMs: number,
   fetchImpl?: typeof fetch,
-): Promise<ReportLine[]> {
+): Promise<{ lines: ReportLine[]; loss: ShutdownLoss }> {
   const journal = config.journalDir !== '';
   let result: HandOffResult = { handedOff: [], left: [] };
   // Read back even when the drain reported nothing kept: invoices an earlier run left, still waiting to be
@@ -53,5 +54,7 @@ export async function finishShutdown(
     deadLetterPath: config.deadLetterPath,
   });
   for (const line of lines) logger[line.level](line.fields, line.msg);
-  return lines;
+  // What is still at risk here once the peer has taken its share (the exit code reflects it).
+  const handedOff = Math.min(result.handedOff.length, loss.kept);
+  return { lines, loss: { left: loss.left - handedOff, kept: loss.kept - handedOff, lost: loss.lost } };
 }
