@@ -4,6 +4,7 @@
 // last case, persistence off and one replica). Does every invoice answered 2xx reach SQS once it is back?
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
 import { makeInvoice } from '../support/invoices.js';
@@ -48,6 +49,21 @@ interface Outcome {
   leftInJournal: number;
 }
 
+/** GET /readyz through the Service's ClusterIP answers 200: kube-proxy has the Ready pods as endpoints. */
+function serviceAnswers(ip: string): Promise<true | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get(
+      { host: ip, port: 80, path: '/readyz', localAddress: lab.hostIp, agent: false, timeout: 2000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200 ? true : undefined);
+      },
+    );
+    req.on('error', () => resolve(undefined));
+    req.on('timeout', () => req.destroy());
+  });
+}
+
 /** A case's own namespace, queue and relay (cutting SQS off for its pods only), installed with `values`. */
 async function setUp(t: TestContext, name: string, relayPort: number, extra: Record<string, unknown> = {}) {
   const namespace = `iw-${name}`;
@@ -63,6 +79,8 @@ async function setUp(t: TestContext, name: string, relayPort: number, extra: Rec
 /** Posts INVOICES through the Service while SQS is unreachable; every one must be answered 202. */
 async function acceptWhileSqsIsDown(namespace: string): Promise<Set<string>> {
   const ip = await clusterIp(namespace);
+  // A pod seen Ready may not be an endpoint in kube-proxy's rules yet (refused for a moment).
+  await eventually('the Service answering', () => serviceAnswers(ip), 60_000);
   const ids = new Set<string>();
   for (let i = 0; i < INVOICES; i += 1) {
     const body = JSON.stringify(makeInvoice());
