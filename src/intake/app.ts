@@ -5,7 +5,7 @@ import Koa from 'koa';
 import { koaBody } from 'koa-body';
 import type { Logger } from 'pino';
 import type { PipelineMetrics } from '../telemetry/metrics.js';
-import { shapeErrors } from './errors.js';
+import { shapeErrors, tooManyHeaders } from './errors.js';
 import type { Intake } from './intake.js';
 import { OPENAPI_PATH } from './openapi.js';
 import { requestId } from './request-id.js';
@@ -36,6 +36,8 @@ export interface AppOptions {
   metrics: PipelineMetrics;
   /** Largest accepted body in bytes. */
   bodyLimitBytes: number;
+  /** Most header fields a request may carry; more: 431 (the server sets no count limit of its own). */
+  maxHeaders: number;
   /** Readiness, leaving out the checks a probe excluded. */
   readiness: (exclude: ReadonlySet<ReadinessCheck>) => Readiness;
   /** The OpenAPI document served at {@link OPENAPI_PATH}. */
@@ -100,6 +102,10 @@ export function createApp(options: AppOptions): Koa {
 
   app.use(requestId);
   app.use(shapeErrors(options.logger, options.metrics));
+  app.use(async (ctx, next) => {
+    if (ctx.req.rawHeaders.length / 2 > options.maxHeaders) throw tooManyHeaders(options.maxHeaders);
+    await next();
+  });
   app.use(router.routes());
   // Sets 405 + Allow (and answers OPTIONS); shapeErrors gives the 405 its JSON body.
   app.use(router.allowedMethods());

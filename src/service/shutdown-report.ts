@@ -1,4 +1,5 @@
-// The shutdown report's wording: where the invoices SQS did not take went, said only as far as it is true.
+// The shutdown report: where the invoices SQS did not take went, as bounded log lines, said only as far as it is true.
+import type { Logger } from 'pino';
 
 /** Whether the journal's volume outlives the pod (JOURNAL_VOLUME, set by the chart). */
 export type JournalVolume = 'persistent' | 'ephemeral' | 'unknown';
@@ -143,4 +144,9 @@ export function shutdownReport(f: ShutdownFacts): ReportLine[] {
     });
   }
   return lines;
+}
+
+/** Logs the report's lines. */
+export function logShutdownReport(logger: Logger, lines: readonly ReportLine[]): void {
+  for (const line of lines) logger[line.level](line.fields, line.msg);
 }

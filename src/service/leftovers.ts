@@ -2,8 +2,8 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { ShutdownLoss } from '../delivery/index.js';
-import { shutdownReport, type ReportLine } from './report.js';
-import { handOffJournal, type HandOffResult } from './sender.js';
+import { handOffJournal, type HandOffResult } from '../handoff/index.js';
+import { logShutdownReport, shutdownReport, type ReportLine } from './shutdown-report.js';
 
 /**
  * Called once the drain has ended and this process has closed its journal. With leftovers in the journal,
@@ -53,7 +53,7 @@ export async function finishShutdown(
     journalDir: config.journalDir,
     deadLetterPath: config.deadLetterPath,
   });
-  for (const line of lines) logger[line.level](line.fields, line.msg);
+  logShutdownReport(logger, lines);
   // What is still at risk here once the peer has taken its share (the exit code reflects it).
   const handedOff = Math.min(result.handedOff.length, loss.kept);
   return { lines, loss: { left: loss.left - handedOff, kept: loss.kept - handedOff, lost: loss.lost } };

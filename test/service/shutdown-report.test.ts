@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { IDS_PER_LINE, shutdownReport, type ShutdownFacts } from '../../src/handoff/report.js';
+import { IDS_PER_LINE, shutdownReport, type ShutdownFacts } from '../../src/service/index.js';
 
 const ids = (n: number, prefix = 'inv_'): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 
