@@ -130,7 +130,7 @@ async function recover(
 }
 
 function record(t: TestContext, name: string, o: Outcome): void {
-  const line = `${name}: accepted ${o.accepted}, delivered after recovery ${o.delivered}, duplicates ${o.duplicates}, handed off ${o.handedOff}, left in a journal ${o.leftInJournal}, leftovers on SQS ${(o.leftoversMs / 1000).toFixed(1)} s after it was back (bound ${LEFTOVERS_BOUND_MS / 1000} s)`;
+  const line = `${name}: accepted ${o.accepted}, delivered after recovery ${o.delivered}, duplicates ${o.duplicates}, handed off ${o.handedOff}, left in a journal ${o.leftInJournal}, leftovers on SQS ${Number.isNaN(o.leftoversMs) ? 'none arrived' : `${(o.leftoversMs / 1000).toFixed(1)} s after it was back`} (bound ${LEFTOVERS_BOUND_MS / 1000} s)`;
   t.diagnostic(line);
   console.log(`test:k8s result: ${line}`);
   const dir = path.join(lab.workDir, 'results');
