@@ -223,7 +223,13 @@ describe(
       const logs = before.map((p) => followLogs(namespace, p.name));
       await relay.stop();
       const accepted = await acceptWhileSqsIsDown(namespace);
+      const token = (): Promise<string> =>
+        kubectl('-n', namespace, 'get', 'secret', `${FULLNAME}-handoff`, '-o', 'jsonpath={.data.HANDOFF_TOKEN}');
+      const tokenBefore = await token();
+      assert.ok(tokenBefore.length > 0);
       await installChart(namespace, { ...values, podAnnotations: { 'lab/revision': '2' } }, { wait: false });
+      // Old and new pods hand off to each other during the rollout: the upgrade keeps the token (lookup).
+      assert.equal(await token(), tokenBefore, 'the hand-off token survives helm upgrade');
       await kubectl('-n', namespace, 'rollout', 'status', `statefulset/${FULLNAME}`, '--timeout=300s');
       const now = await readyPods(namespace, 2);
       assert.ok(
