@@ -130,18 +130,30 @@ terminationGracePeriodSeconds: longer than the preStop pause plus the drain budg
 The kubelet counts the preStop pause inside the grace period, so both must fit, plus slack for exit.
 The drain budget includes one SQS request timeout: a call already on the wire when SHUTDOWN_TIMEOUT_MS
 runs out is allowed to finish, so that its outcome is known before the leftovers are dead-lettered.
+With the hand-off on (journal and handoff enabled), HANDOFF_TIMEOUT_MS follows the drain: the leftovers
+go to a Ready peer before the pod exits.
 */}}
 {{- define "invoice-webhook.terminationGracePeriodSeconds" -}}
 {{- $pause := int64 .Values.shutdown.preStopSleepSeconds }}
-{{- $drain := div (add (int64 .Values.config.shutdownTimeoutMs) (int64 .Values.config.sqsRequestTimeoutMs) 999) 1000 }}
+{{- $handoffMs := and .Values.journal.enabled .Values.handoff.enabled | ternary (int64 .Values.handoff.timeoutMs) 0 }}
+{{- $drain := div (add (int64 .Values.config.shutdownTimeoutMs) (int64 .Values.config.sqsRequestTimeoutMs) $handoffMs 999) 1000 }}
 {{- $needed := add $pause $drain }}
 {{- if kindIs "invalid" .Values.shutdown.terminationGracePeriodSeconds }}
 {{- add $needed (int64 .Values.shutdown.extraGraceSeconds) }}
 {{- else }}
 {{- $grace := int64 .Values.shutdown.terminationGracePeriodSeconds }}
 {{- if le $grace $needed }}
-{{- fail (printf "shutdown.terminationGracePeriodSeconds (%d) must be longer than shutdown.preStopSleepSeconds (%d) + config.shutdownTimeoutMs and one config.sqsRequestTimeoutMs in seconds (%d) = %d, or the kubelet kills the pod mid-drain" $grace $pause $drain $needed) }}
+{{- fail (printf "shutdown.terminationGracePeriodSeconds (%d) must be longer than shutdown.preStopSleepSeconds (%d) + config.shutdownTimeoutMs, one config.sqsRequestTimeoutMs and handoff.timeoutMs in seconds (%d) = %d, or the kubelet kills the pod mid-drain" $grace $pause $drain $needed) }}
 {{- end }}
 {{- $grace }}
+{{- end }}
+{{- end }}
+
+{{/* Name of the Secret holding HANDOFF_TOKEN: the user's, or the one the chart makes. */}}
+{{- define "invoice-webhook.handoffSecretName" -}}
+{{- if .Values.handoff.existingSecret }}
+{{- .Values.handoff.existingSecret }}
+{{- else }}
+{{- printf "%s-handoff" (include "invoice-webhook.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 {{- end }}

@@ -135,6 +135,22 @@ export const ConfigSchema = Type.Object(
       minimum: 65536,
       description: 'Bytes the journal may hold on disk (undelivered invoices) before intake answers 503.',
     }),
+    journalVolume: Type.Enum(['persistent', 'ephemeral', 'unknown'], {
+      description:
+        'Whether JOURNAL_DIR outlives the pod: the shutdown log then says where leftovers go (the chart sets it).',
+    }),
+    podName: Type.String({ description: "This pod's name: names the sender of a hand-off, and refuses its own." }),
+    handoffUrl: Type.String({
+      pattern: '^(https?://.+)?$',
+      description: 'Where shutdown leftovers go: a Service reaching Ready peers (empty = no hand-off).',
+    }),
+    handoffToken: Type.String({
+      description: 'Bearer token of the hand-off route, sent and required; empty = the route is off.',
+    }),
+    handoffTimeoutMs: Type.Integer({
+      minimum: 0,
+      description: 'Longest the hand-off of shutdown leftovers to a peer may take, after the drain.',
+    }),
     logLevel: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       description: 'pino log level.',
     }),
@@ -190,6 +206,11 @@ export const ENVIRONMENT = {
   DEAD_LETTER_PATH: 'deadLetterPath',
   JOURNAL_DIR: 'journalDir',
   JOURNAL_MAX_BYTES: 'journalMaxBytes',
+  JOURNAL_VOLUME: 'journalVolume',
+  POD_NAME: 'podName',
+  HANDOFF_URL: 'handoffUrl',
+  HANDOFF_TOKEN: 'handoffToken',
+  HANDOFF_TIMEOUT_MS: 'handoffTimeoutMs',
   LOG_LEVEL: 'logLevel',
   HTTP_REQUEST_TIMEOUT_MS: 'httpRequestTimeoutMs',
   HTTP_HEADERS_TIMEOUT_MS: 'httpHeadersTimeoutMs',
@@ -198,4 +219,4 @@ export const ENVIRONMENT = {
 } as const satisfies Record<string, keyof Config>;
 
 /** Settings that hold secrets: never logged. */
-export const SECRET_SETTINGS: ReadonlySet<keyof Config> = new Set(['webhookSecrets', 'dedupeStore']);
+export const SECRET_SETTINGS: ReadonlySet<keyof Config> = new Set(['webhookSecrets', 'dedupeStore', 'handoffToken']);

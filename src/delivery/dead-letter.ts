@@ -73,7 +73,7 @@ export async function deadLetter(
         },
         ledger === undefined
           ? 'could not write dead letters; the invoices are in these log lines only'
-          : 'could not write dead letters; the invoices stay in the journal and are tried again at the next start',
+          : 'could not write dead letters; the invoices stay in the journal (sent again only by a start on this journal directory)',
       ),
     );
     for (const e of entries) settle(e, deadOutcome(reason, code, message));

@@ -23,6 +23,7 @@ import {
   type Readiness,
   type ReadinessCheck,
 } from '../intake/index.js';
+import { HANDOFF_PATH, HandoffReceiver } from '../handoff/index.js';
 import { InvoiceJournal } from '../journal/index.js';
 import { WorkerBatchSender, sqsSenderOptions, type BatchSender } from '../sender/index.js';
 import { PipelineMetrics } from '../telemetry/index.js';
@@ -30,7 +31,7 @@ import { DrainingHttpServer } from './http-server.js';
 import { invoiceSchema, signatureCheck } from './intake-parts.js';
 import { RecoveryFeed, rememberRecovered } from './recovery-feed.js';
 import type { ServiceOptions } from './options.js';
-import { logShutdownReport } from './shutdown-report.js';
+import { finishShutdown } from './leftovers.js';
 
 type State = 'created' | 'recovering' | 'running' | 'draining' | 'stopped';
 
@@ -161,10 +162,25 @@ export class Service {
         options.metrics.serve(ctx.req, ctx.res);
       },
     });
+    // With HANDOFF_TOKEN: the route taking a shutting-down peer's leftovers (beside the app, not in it).
+    const handoff =
+      config.handoffToken === ''
+        ? undefined
+        : new HandoffReceiver({
+            token: config.handoffToken,
+            self: config.podName,
+            buffer: this.buffer,
+            journal: this.journal,
+            logger,
+            accepting: () => this.state === 'running',
+            notify: () => this.flusher.notify(),
+          });
+    const app = this.app.callback();
     this.server = new DrainingHttpServer({
       config,
       logger,
-      handle: this.app.callback(),
+      handle: (req, res) =>
+        handoff !== undefined && req.url === HANDOFF_PATH ? handoff.handle(req, res) : app(req, res),
       closing: () => this.state === 'draining' || this.state === 'stopped',
     });
     this.recovery = new RecoveryFeed({ buffer: this.buffer, flusher: this.flusher, logger });
@@ -230,7 +246,8 @@ export class Service {
 
   /**
    * Graceful stop, run once: readiness and intake turn 503, the buffer drains to SQS within
-   * SHUTDOWN_TIMEOUT_MS (leftovers go to the dead-letter file), then the listener and the client close.
+   * SHUTDOWN_TIMEOUT_MS (leftovers stay in the journal, or go to the dead-letter file without one), then the
+   * listener and the client close, and the journal's leftovers are handed to a Ready peer (HANDOFF_URL).
    */
   stop(): Promise<DrainResult> {
     this.stopping ??= this.runStop();
@@ -257,12 +274,9 @@ export class Service {
     await this.sender.close();
     await this.journal?.close();
     await this.dedupe?.close?.();
+    // Leftovers go to a Ready peer (journal on); then every invoice still at risk here is named.
+    const { loss } = await finishShutdown(this.config, this.logger, result, Math.round(performance.now() - started));
     this.state = 'stopped';
-    logShutdownReport(this.logger, result, {
-      tookMs: Math.round(performance.now() - started),
-      journalDir: this.config.journalDir,
-      deadLetterPath: this.config.deadLetterPath,
-    });
-    return result;
+    return loss;
   }
 }

@@ -150,9 +150,9 @@ describe('deployed: the Dockerfile image installed with the chart', () => {
       'ECONNREFUSED',
       'rejected by the guard at once, not sent out (a timeout would mean dropped elsewhere)',
     );
-    const deployment = JSON.parse(await kubectl('-n', NAMESPACE, 'get', 'deployment', FULLNAME, '-o', 'json')) as {
+    const workload = JSON.parse(await kubectl('-n', NAMESPACE, 'get', 'statefulset', FULLNAME, '-o', 'json')) as {
       status: { readyReplicas: number };
     };
-    assert.equal(deployment.status.readyReplicas, 2);
+    assert.equal(workload.status.readyReplicas, 2);
   });
 });

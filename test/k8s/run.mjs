@@ -1,9 +1,10 @@
 // `npm run test:k8s`: the live-cluster suite. Needs root (containers, bridges, iptables), Go, and the package
 // registries (apt, npm, the Go module proxy). In order, each phase timed:
-//   LocalStack (reused, or started and stopped again), helm; apt packages; Kubernetes + etcd binaries
-//   (cached in .cache/k8s-lab); the pause image; the base image and the app image from the Dockerfile;
-//   the lab network (bridge, SQS relay, egress guard); control plane; node (containerd, kubelet, kube-proxy);
-//   the image into the node's containerd; the tests (dist/test/k8s/*.k8s.js, node:test); then stop.sh stops
+//   LocalStack (reused, or started and stopped again), helm; apt packages; Kubernetes + etcd binaries and
+//   rancher/local-path-provisioner (cached in .cache/k8s-lab); the pause image; the base image and the app
+//   image from the Dockerfile; the lab network (bridge, SQS relay, egress guard); control plane; node
+//   (containerd, kubelet, kube-proxy); the image into the node's containerd; the volume provisioner with a
+//   default StorageClass; the tests (dist/test/k8s/*.k8s.js, node:test); then stop.sh stops
 //   everything the lab started, by pid. K8S_LAB_KEEP=1 leaves the cluster running (stop it with
 //   `bash test/k8s/lab/stop.sh`). A phase that fails ends the run with its message: nothing is skipped.
 import { spawn, spawnSync } from 'node:child_process';
@@ -41,8 +42,8 @@ async function phase(name, fn) {
 }
 
 /** A lab script; stdout is captured (and returned) when `capture`, else shown. */
-function script(name, { capture = false, env = process.env } = {}) {
-  const result = spawnSync('bash', [path.join(lab, name)], {
+function script(name, { capture = false, env = process.env, args = [] } = {}) {
+  const result = spawnSync('bash', [path.join(lab, name), ...args], {
     cwd: root,
     env,
     encoding: 'utf8',
@@ -156,6 +157,7 @@ try {
   cleanups.push(() => undefined);
   await phase('apt packages', () => script('deps.sh', { env }));
   await phase('kubernetes binaries', () => script('build-k8s.sh', { env }));
+  await phase('volume provisioner binary', () => script('provisioner.sh', { env, args: ['build'] }));
   await phase('pause image', () => script('pause-image.sh', { env }));
   const image = await phase('app image (Dockerfile, podman)', () => script('app-image.sh', { capture: true, env }));
   say(`image ${image}`);
@@ -164,6 +166,9 @@ try {
     await phase('control plane', () => script('control-plane.sh', { env }));
     await phase('node', () => script('node.sh', { env }));
     await phase('image into containerd', () => script('load-image.sh', { env: { ...env, IMAGE: image } }));
+    await phase('volume provisioner', () =>
+      script('provisioner.sh', { env: { ...env, IMAGE: image }, args: ['start'] }),
+    );
     const testEnv = {
       ...env,
       LOCALSTACK_ENDPOINT: localstack,

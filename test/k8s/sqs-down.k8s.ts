@@ -1,15 +1,18 @@
-// Live cluster (npm run test:k8s): a pod deleted while SQS is unreachable. Where do its accepted invoices go?
+// Live cluster (npm run test:k8s): pods go away while SQS is unreachable, with the chart's default values
+// (a StatefulSet, one claim per pod from the cluster's default StorageClass, the journal on, the hand-off to
+// Ready peers on). The only overrides are what a user sets: the image, the queue and its endpoint (and, in the
+// last case, persistence off and one replica). Does every invoice answered 2xx reach SQS once it is back?
 import assert from 'node:assert/strict';
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, type TestContext } from 'node:test';
 import { makeInvoice } from '../support/invoices.js';
 import { sqsQueue } from '../support/pipeline.js';
 import { attribute, localstack } from '../support/sqs.js';
 import {
   FULLNAME,
   Relay,
-  apply,
   clusterIp,
   createNamespace,
   deleteNamespace,
@@ -19,179 +22,269 @@ import {
   kubectl,
   lab,
   labValues,
-  readIfThere,
-  readyPods,
+  pods,
   postToService,
+  readyPods,
 } from '../support/k8s/lab.js';
 
-const INVOICES = 20;
+/** Invoices posted while SQS is cut off, per case. */
+const INVOICES = 100;
+/**
+ * The bound the leftovers must meet: all on the queue within this long of SQS coming back. The pods retry
+ * with a backoff capped at config.retryMaxMs (5 s by default), so it takes seconds; a minute leaves room for a
+ * busy machine.
+ */
+const LEFTOVERS_BOUND_MS = 60_000;
 
-/** Settings that make a drain against an unreachable SQS short: 3 s budget, 1 s pause. */
-function shortDrain(queueUrl: string, relay: Relay): Record<string, unknown> {
-  const values = labValues(queueUrl, relay.port);
+type Logs = ReturnType<typeof followLogs>;
+
+interface Outcome {
+  accepted: number;
+  delivered: number;
+  duplicates: number;
+  missing: string[];
+  /** From SQS back to the last leftover's arrival (its SentTimestamp). */
+  leftoversMs: number;
+  handedOff: number;
+  leftInJournal: number;
+}
+
+/** GET /readyz through the Service's ClusterIP answers 200: kube-proxy has the Ready pods as endpoints. */
+function serviceAnswers(ip: string): Promise<true | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get(
+      { host: ip, port: 80, path: '/readyz', localAddress: lab.hostIp, agent: false, timeout: 2000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200 ? true : undefined);
+      },
+    );
+    req.on('error', () => resolve(undefined));
+    req.on('timeout', () => req.destroy());
+  });
+}
+
+/** A case's own namespace, queue and relay (cutting SQS off for its pods only), installed with `values`. */
+async function setUp(t: TestContext, name: string, relayPort: number, extra: Record<string, unknown> = {}) {
+  const namespace = `iw-${name}`;
+  const relay = new Relay(relayPort);
+  await relay.start();
+  const { queueUrl } = await sqsQueue(t, { queue: `k8s-${name}` });
+  await createNamespace(namespace);
+  const values = { ...labValues(queueUrl, relay.port), ...extra };
+  await installChart(namespace, values);
+  return { namespace, relay, queueUrl, values };
+}
+
+/** Posts INVOICES through the Service while SQS is unreachable; every one must be answered 202. */
+async function acceptWhileSqsIsDown(namespace: string): Promise<Set<string>> {
+  const ip = await clusterIp(namespace);
+  // A pod seen Ready may not be an endpoint in kube-proxy's rules yet (refused for a moment).
+  await eventually('the Service answering', () => serviceAnswers(ip), 60_000);
+  const ids = new Set<string>();
+  for (let i = 0; i < INVOICES; i += 1) {
+    const body = JSON.stringify(makeInvoice());
+    const { status, text } = await postToService(ip, body);
+    assert.equal(status, 202, `accepted into the journal while SQS is unreachable: ${text}`);
+    ids.add((JSON.parse(body) as { id: string }).id);
+  }
+  return ids;
+}
+
+/** What the pods' logs say about their shutdowns: invoices handed to a peer, and left in a journal (by id). */
+function shutdownLines(logs: readonly Logs[]): {
+  handedOff: string[];
+  left: string[];
+  lines: Record<string, unknown>[];
+} {
+  const lines = logs.flatMap((l) => l.lines());
+  const ids = (msg: RegExp): string[] =>
+    lines.filter((l) => msg.test(String(l.msg))).flatMap((l) => (l.invoiceIds as string[] | undefined) ?? []);
   return {
-    ...values,
-    replicaCount: 1,
-    config: {
-      ...(values.config as Record<string, unknown>),
-      shutdownTimeoutMs: 3000,
-      sqsRequestTimeoutMs: 1000,
-      retryMaxMs: 200,
-    },
-    shutdown: { preStopSleepSeconds: 1, extraGraceSeconds: 10 },
+    handedOff: ids(/^shutdown: invoices handed to a Ready peer/),
+    left: ids(/^invoices left in the journal/),
+    lines,
   };
 }
 
-/** Posts INVOICES invoices through the ClusterIP; all must be accepted (buffered). Returns id -> body. */
-async function acceptSome(namespace: string): Promise<Map<string, string>> {
-  const ip = await clusterIp(namespace);
-  const sent = new Map<string, string>();
-  for (let i = 0; i < INVOICES; i += 1) {
-    const body = JSON.stringify(makeInvoice());
-    const { status } = await postToService(ip, body);
-    assert.equal(status, 202, 'accepted into the buffer while SQS is unreachable');
-    sent.set((JSON.parse(body) as { id: string }).id, body);
-  }
-  return sent;
+/** SQS back: reads the queue until every accepted id is there (or a minute passes without a new one). */
+async function recover(
+  relay: Relay,
+  queueUrl: string,
+  accepted: Set<string>,
+  idleMs = 60_000,
+): Promise<Omit<Outcome, 'handedOff' | 'leftInJournal'>> {
+  await relay.start();
+  const back = Date.now();
+  const messages = await localstack.receiveAll(queueUrl, { expected: accepted.size, timeoutMs: idleMs });
+  const ids = messages.map((m) => attribute(m, 'invoice-id') ?? '');
+  const unique = new Set(ids);
+  const sent = messages.map((m) => Number(m.Attributes?.SentTimestamp ?? 0));
+  return {
+    accepted: accepted.size,
+    delivered: [...accepted].filter((id) => unique.has(id)).length,
+    duplicates: ids.length - unique.size,
+    missing: [...accepted].filter((id) => !unique.has(id)),
+    leftoversMs: sent.length === 0 ? Number.NaN : Math.max(...sent) - back,
+  };
 }
 
-describe('a pod deleted while SQS is unreachable', () => {
-  const relays: Relay[] = [];
-  const namespaces: string[] = [];
-  after(async () => {
-    for (const relay of relays) await relay.stop();
-    for (const namespace of namespaces) await deleteNamespace(namespace);
-  });
+function record(t: TestContext, name: string, o: Outcome): void {
+  const line = `${name}: accepted ${o.accepted}, delivered after recovery ${o.delivered}, duplicates ${o.duplicates}, handed off ${o.handedOff}, left in a journal ${o.leftInJournal}, leftovers on SQS ${Number.isNaN(o.leftoversMs) ? 'none arrived' : `${(o.leftoversMs / 1000).toFixed(1)} s after it was back`} (bound ${LEFTOVERS_BOUND_MS / 1000} s)`;
+  t.diagnostic(line);
+  console.log(`test:k8s result: ${line}`);
+  const dir = path.join(lab.workDir, 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, `sqs-down-${name.replace(/\W+/g, '-')}.json`), JSON.stringify(o, null, 2));
+}
 
-  it('persistence off: the invoices it had accepted are lost with its emptyDir, and its log names and counts each one', async (t) => {
-    const namespace = 'iw-sqs-off';
-    namespaces.push(namespace);
-    const relay = new Relay(lab.sqsRelayPort + 1);
-    relays.push(relay);
-    await relay.start();
-    const { queueUrl } = await sqsQueue(t, { queue: 'k8s-sqs-off' });
-    await createNamespace(namespace);
-    // The dead-letter path, where the log names every invoice left behind. (With the journal on, the
-    // leftovers stay in the journal on the same emptyDir, and the log only counts them.)
-    await installChart(namespace, { ...shortDrain(queueUrl, relay), journal: { enabled: false } });
-    const [pod] = await readyPods(namespace, 1);
-    assert.ok(pod);
-    const logs = followLogs(namespace, pod.name);
+function assertNothingLost(o: Outcome): void {
+  assert.deepEqual(o.missing, [], `every invoice answered 2xx is on the queue (${o.missing.length} missing)`);
+  assert.ok(o.leftoversMs <= LEFTOVERS_BOUND_MS, `leftovers on SQS within ${LEFTOVERS_BOUND_MS} ms (${o.leftoversMs})`);
+}
 
-    await relay.stop();
-    const sent = await acceptSome(namespace);
-    await kubectl('-n', namespace, 'delete', 'pod', pod.name, '--wait=true', '--timeout=120s');
-    await logs.ended;
-
-    const lines = logs.lines();
-    const named = lines
-      .filter((l) => l.msg === 'invoices written to the dead-letter file')
-      .flatMap((l) => l.invoiceIds as string[]);
-    assert.deepEqual([...named].sort(), [...sent.keys()].sort(), 'the log names every invoice left behind');
-    const summary = lines.find((l) => typeof l.left === 'number');
-    assert.equal(summary?.left, INVOICES, 'and counts them');
-    // The kubelet removes a deleted pod's directory (its emptyDir, the dead-letter file in it) in housekeeping.
-    await eventually('the pod’s emptyDir, with the dead-letter file in it, gone with the pod', () =>
-      Promise.resolve(existsSync(path.join(lab.workDir, 'kubelet-root', 'pods', pod.uid)) ? undefined : true),
-    );
-
-    // SQS back, a new pod: nothing brings those invoices back.
-    await relay.start();
-    await readyPods(namespace, 1);
-    const late = await localstack.receiveAll(queueUrl, { expected: 1, timeoutMs: 10_000 });
-    assert.deepEqual(late, [], `lost: ${INVOICES} accepted invoices, each named in the log`);
-  });
-
-  it('persistence on: the StatefulSet pod comes back on its own volume, and every accepted invoice reaches SQS', async (t) => {
-    const namespace = 'iw-sqs-on';
-    namespaces.push(namespace);
-    const relay = new Relay(lab.sqsRelayPort + 2);
-    relays.push(relay);
-    await relay.start();
-    const { queueUrl } = await sqsQueue(t, { queue: 'k8s-sqs-on' });
-    await createNamespace(namespace);
-
-    // The lab has no volume provisioner: a local PersistentVolume on the node, bound ahead to the claim the
-    // StatefulSet's template makes for pod 0.
-    const podName = `${FULLNAME}-0`;
-    const dir = path.join(lab.workDir, 'volumes', namespace);
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    chownSync(dir, 1000, 1000);
-    const pvName = `${namespace}-data-0`;
-    await kubectl('delete', 'pv', pvName, '--ignore-not-found');
-    await apply({
-      apiVersion: 'v1',
-      kind: 'PersistentVolume',
-      metadata: { name: pvName },
-      spec: {
-        capacity: { storage: '1Gi' },
-        accessModes: ['ReadWriteOnce'],
-        persistentVolumeReclaimPolicy: 'Retain',
-        storageClassName: 'invoice-lab-local',
-        claimRef: { namespace, name: `data-${podName}` },
-        local: { path: dir },
-        nodeAffinity: {
-          required: {
-            nodeSelectorTerms: [
-              { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [lab.nodeName] }] },
-            ],
-          },
-        },
-      },
+describe(
+  'SQS unreachable while pods go away, chart defaults (StatefulSet, claims, journal, hand-off)',
+  { concurrency: true },
+  () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    after(async () => {
+      for (const cleanup of cleanups) await cleanup();
     });
-    await installChart(namespace, {
-      ...shortDrain(queueUrl, relay),
-      persistence: {
-        enabled: true,
-        storageClassName: 'invoice-lab-local',
-        size: '1Gi',
-        accessModes: ['ReadWriteOnce'],
-      },
+
+    it('1. a pod deleted: nothing lost, its leftovers reach SQS once it is back', async (t) => {
+      const { namespace, relay, queueUrl } = await setUp(t, 'down-delete', lab.sqsRelayPort + 1);
+      cleanups.push(
+        () => relay.stop(),
+        () => deleteNamespace(namespace),
+      );
+      const before = await readyPods(namespace, 2);
+      const victim = before.find((p) => p.name === `${FULLNAME}-0`);
+      assert.ok(victim, 'pods of a StatefulSet: <name>-0 and <name>-1');
+      const logs = followLogs(namespace, victim.name);
+      await relay.stop();
+      const accepted = await acceptWhileSqsIsDown(namespace);
+      await kubectl('-n', namespace, 'delete', 'pod', victim.name, '--wait=true', '--timeout=180s');
+      await logs.ended;
+      const back = await eventually('pod 0 back', async () => {
+        const list = await readyPods(namespace, 2);
+        return list.some((p) => p.name === victim.name && p.uid !== victim.uid) ? list : undefined;
+      });
+      assert.equal(back.length, 2);
+      const said = shutdownLines([logs]);
+      const o = {
+        ...(await recover(relay, queueUrl, accepted)),
+        handedOff: said.handedOff.length,
+        leftInJournal: said.left.length,
+      };
+      record(t, 'pod deletion', o);
+      assertNothingLost(o);
     });
-    const [pod] = await readyPods(namespace, 1);
-    assert.equal(pod?.name, podName);
 
-    await relay.stop();
-    const sent = await acceptSome(namespace);
-    await kubectl('-n', namespace, 'delete', 'pod', podName, '--wait=true', '--timeout=120s');
-    const [back] = await eventually('pod 0 back', async () => {
-      const list = await readyPods(namespace, 1);
-      return list[0]?.uid !== pod.uid ? list : undefined;
+    it('2. a scale-down 2 -> 1: the removed pod’s leftovers are not stranded on its claim; they reach SQS', async (t) => {
+      const { namespace, relay, queueUrl } = await setUp(t, 'down-scale', lab.sqsRelayPort + 2);
+      cleanups.push(
+        () => relay.stop(),
+        () => deleteNamespace(namespace),
+      );
+      await readyPods(namespace, 2);
+      const removed = `${FULLNAME}-1`;
+      const logs = followLogs(namespace, removed);
+      await relay.stop();
+      const accepted = await acceptWhileSqsIsDown(namespace);
+      await kubectl('-n', namespace, 'scale', 'statefulset', FULLNAME, '--replicas=1');
+      await logs.ended;
+      await eventually('pod 1 gone', async () =>
+        (await pods(namespace)).some((p) => p.name === removed) ? undefined : true,
+      );
+      const claims = await kubectl('-n', namespace, 'get', 'pvc', '-o', 'name');
+      assert.match(claims, new RegExp(`data-${removed}`), 'the removed pod’s claim is kept (Retain)');
+      const said = shutdownLines([logs]);
+      assert.deepEqual(said.left, [], 'nothing left on the claim no pod reads: all handed to the Ready peer');
+      const o = {
+        ...(await recover(relay, queueUrl, accepted)),
+        handedOff: said.handedOff.length,
+        leftInJournal: said.left.length,
+      };
+      record(t, 'scale-down 2->1', o);
+      assert.ok(o.handedOff > 0, 'the removed pod held some of the accepted invoices and handed them off');
+      assertNothingLost(o);
     });
-    assert.equal(back?.name, podName, 'the same name, so the same claim and the same directory');
 
-    // What the deleted pod left on its volume: dead letters (and a journal, once the service keeps one).
-    const podDir = path.join(dir, podName);
-    const deadLetterFile = path.join(podDir, 'dead-letter.jsonl');
-    const deadLettered = (readIfThere(deadLetterFile) ?? '')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => (JSON.parse(l) as { invoiceId: string }).invoiceId);
-    const journalDir = path.join(podDir, 'journal');
-    const journalText = existsSync(journalDir)
-      ? readdirSync(journalDir, { recursive: true, withFileTypes: true })
-          .filter((e) => e.isFile())
-          .map((e) => readFileSync(path.join(e.parentPath, e.name), 'latin1'))
-          .join('\n')
-      : '';
-    const kept = [...sent.keys()].filter((id) => deadLettered.includes(id) || journalText.includes(id));
-    assert.deepEqual(kept.sort(), [...sent.keys()].sort(), 'every accepted invoice is on the pod’s volume');
+    it('3. a rolling update (helm upgrade changing the pod template): nothing lost', async (t) => {
+      const { namespace, relay, queueUrl, values } = await setUp(t, 'down-roll', lab.sqsRelayPort + 3, {
+        podAnnotations: { 'lab/revision': '1' },
+      });
+      cleanups.push(
+        () => relay.stop(),
+        () => deleteNamespace(namespace),
+      );
+      const before = await readyPods(namespace, 2);
+      const logs = before.map((p) => followLogs(namespace, p.name));
+      await relay.stop();
+      const accepted = await acceptWhileSqsIsDown(namespace);
+      const token = (): Promise<string> =>
+        kubectl('-n', namespace, 'get', 'secret', `${FULLNAME}-handoff`, '-o', 'jsonpath={.data.HANDOFF_TOKEN}');
+      const tokenBefore = await token();
+      assert.ok(tokenBefore.length > 0);
+      await installChart(namespace, { ...values, podAnnotations: { 'lab/revision': '2' } }, { wait: false });
+      // Old and new pods hand off to each other during the rollout: the upgrade keeps the token (lookup).
+      assert.equal(await token(), tokenBefore, 'the hand-off token survives helm upgrade');
+      await kubectl('-n', namespace, 'rollout', 'status', `statefulset/${FULLNAME}`, '--timeout=300s');
+      const now = await readyPods(namespace, 2);
+      assert.ok(
+        now.every((p) => !before.some((b) => b.uid === p.uid)),
+        'every pod was replaced',
+      );
+      for (const l of logs) await l.ended;
+      const said = shutdownLines(logs);
+      const o = {
+        ...(await recover(relay, queueUrl, accepted)),
+        handedOff: said.handedOff.length,
+        leftInJournal: said.left.length,
+      };
+      record(t, 'rolling update', o);
+      assertNothingLost(o);
+    });
 
-    // SQS back: the journal (if any) resends by itself; the dead letters are replayed from inside the pod,
-    // as helm/README.md describes.
-    await relay.start();
-    if (deadLettered.length > 0) {
-      const base = `/var/lib/invoice-webhook/${podName}`;
-      await kubectl('-n', namespace, 'exec', podName, '--', 'mv', `${base}/dead-letter.jsonl`, `${base}/replay.jsonl`);
-      await kubectl('-n', namespace, 'exec', podName, '--', 'node', 'dist/src/replay.js', `${base}/replay.jsonl`);
-    }
-    const messages = await localstack.receiveAll(queueUrl, { expected: INVOICES, timeoutMs: 60_000 });
-    const landed = new Map(messages.map((m) => [attribute(m, 'invoice-id') ?? '', m.Body]));
-    for (const [id, body] of sent) assert.equal(landed.get(id), body, `invoice ${id} is on the queue, byte for byte`);
-
-    await kubectl('-n', namespace, 'delete', 'statefulset', FULLNAME, '--wait=true', '--timeout=120s');
-    await kubectl('-n', namespace, 'delete', 'pvc', `data-${podName}`, '--wait=false');
-    await kubectl('delete', 'pv', pvName, '--wait=false');
-  });
-});
+    it('4. persistence off (a user setting), the last pod scaled away: its log names every invoice left, and says they are lost', async (t) => {
+      const { namespace, relay, queueUrl } = await setUp(t, 'down-honest', lab.sqsRelayPort + 4, {
+        persistence: { enabled: false },
+        replicaCount: 1,
+      });
+      cleanups.push(
+        () => relay.stop(),
+        () => deleteNamespace(namespace),
+      );
+      const [pod] = await readyPods(namespace, 1);
+      assert.ok(pod);
+      const logs = followLogs(namespace, pod.name);
+      await relay.stop();
+      const accepted = await acceptWhileSqsIsDown(namespace);
+      // No peer to hand off to: the only pod goes.
+      await kubectl('-n', namespace, 'scale', 'deployment', FULLNAME, '--replicas=0');
+      await logs.ended;
+      const said = shutdownLines([logs]);
+      const text = said.lines.map((l) => String(l.msg)).join('\n');
+      assert.deepEqual([...said.left].sort(), [...accepted].sort(), 'the log names every invoice left behind');
+      const parts = said.lines.filter((l) => /^invoices left in the journal/.test(String(l.msg)));
+      assert.ok(
+        parts.every((l) => (l.invoiceIds as string[]).length <= 100),
+        'in bounded lines',
+      );
+      assert.match(text, /ephemeral volume: they are LOST when the pod is deleted/);
+      assert.doesNotMatch(text, /next start|sent when a pod starts/, 'no promise of a start this volume will not see');
+      // As the log said: a new pod (SQS back) never sends them.
+      await kubectl('-n', namespace, 'scale', 'deployment', FULLNAME, '--replicas=1');
+      await readyPods(namespace, 1);
+      const o = {
+        // A pod that held any of them would send them within seconds of SQS being back.
+        ...(await recover(relay, queueUrl, new Set(accepted), 20_000)),
+        handedOff: said.handedOff.length,
+        leftInJournal: said.left.length,
+      };
+      record(t, 'honest shutdown (persistence off, no peer)', o);
+      assert.equal(o.delivered, 0, 'lost with the emptyDir, exactly as logged');
+    });
+  },
+);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { REPO_ROOT } from './service.js';
@@ -13,6 +14,8 @@ export const RELEASE = 'iw';
 export const NAMESPACE = 'invoices';
 /** What POD_NAME resolves to when the tests expand the pod's environment. */
 export const POD_NAME = 'iw-invoice-webhook-5d8f7-abcde';
+/** What a Service's ClusterIP is when the tests expand the kubelet's service-link variables. */
+export const SERVICE_IP = '10.96.0.42';
 
 export const VALUE_SETS = [
   { name: 'default values', args: [] as string[] },
@@ -138,6 +141,7 @@ export interface Volume {
 export interface PodSpec {
   serviceAccountName?: string;
   automountServiceAccountToken?: boolean;
+  enableServiceLinks?: boolean;
   terminationGracePeriodSeconds?: number;
   securityContext?: {
     runAsNonRoot?: boolean;
@@ -167,8 +171,19 @@ export function ofKind(manifests: readonly Manifest[], kind: string): Manifest[]
   return manifests.filter((m) => m.kind === kind);
 }
 
+/** The kinds the chart runs the service as: a StatefulSet (persistence on, the default) or a Deployment. */
+export const WORKLOAD_KINDS = ['StatefulSet', 'Deployment'] as const;
+
+/** The one workload (StatefulSet or Deployment) the chart renders. */
+export function workload(manifests: readonly Manifest[]): Manifest {
+  const matches = manifests.filter((m) => (WORKLOAD_KINDS as readonly string[]).includes(m.kind));
+  assert.equal(matches.length, 1, `expected one StatefulSet or Deployment, found ${matches.length}`);
+  return matches[0] as Manifest;
+}
+
+/** The spec of the workload, whichever kind it is (the pod template is the same). */
 export function deploymentSpec(manifests: readonly Manifest[]): DeploymentSpec {
-  return one(manifests, 'Deployment').spec as DeploymentSpec;
+  return workload(manifests).spec as DeploymentSpec;
 }
 
 /** The service's container (the chart runs one). */
@@ -187,6 +202,18 @@ export function podEnvironment(manifests: readonly Manifest[]): Record<string, s
   const byName = (kind: string, name: string): Manifest | undefined =>
     manifests.find((m) => m.kind === kind && m.metadata.name === name);
   const env: Record<string, string> = {};
+  // The kubelet's service links: <NAME>_SERVICE_HOST and _SERVICE_PORT[_<PORT NAME>] of each Service of the
+  // namespace (a ClusterIP stands in), available to $(VAR) references.
+  const links: Record<string, string> = {};
+  for (const service of manifests.filter((m) => m.kind === 'Service')) {
+    const prefix = service.metadata.name.toUpperCase().replace(/[-.]/g, '_');
+    const ports = (service.spec as { ports?: { name?: string; port: number }[] }).ports ?? [];
+    links[`${prefix}_SERVICE_HOST`] = SERVICE_IP;
+    if (ports[0]) links[`${prefix}_SERVICE_PORT`] = String(ports[0].port);
+    for (const port of ports)
+      if (port.name) links[`${prefix}_SERVICE_PORT_${port.name.toUpperCase().replace(/-/g, '_')}`] = String(port.port);
+  }
+  const lookup = (name: string): string | undefined => env[name] ?? links[name];
   for (const source of container.envFrom ?? []) {
     if (source.configMapRef) {
       const configMap = byName('ConfigMap', source.configMapRef.name);
@@ -202,7 +229,7 @@ export function podEnvironment(manifests: readonly Manifest[]): Record<string, s
     if (variable.value !== undefined) {
       env[variable.name] = variable.value.replace(
         /\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g,
-        (ref, name: string) => env[name] ?? ref,
+        (ref, name: string) => lookup(name) ?? ref,
       );
     } else if (variable.valueFrom?.fieldRef) {
       assert.equal(variable.valueFrom.fieldRef.fieldPath, 'metadata.name', `unexpected fieldRef for ${variable.name}`);
@@ -220,4 +247,33 @@ export function podEnvironment(manifests: readonly Manifest[]): Record<string, s
 export function selects(selector: Labels | undefined, labels: Labels | undefined): boolean {
   if (!selector || Object.keys(selector).length === 0) return false;
   return Object.entries(selector).every(([key, value]) => labels?.[key] === value);
+}
+
+/**
+ * NOTES.txt as `helm install` prints it (helm template leaves it out): rendered from a copy of the chart in
+ * which a wrapper template includes it.
+ */
+export function renderNotes(args: readonly string[] = []): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'chart-notes-'));
+  cpSync(CHART_DIR, dir, { recursive: true });
+  const notes = readFileSync(path.join(CHART_DIR, 'templates', 'NOTES.txt'), 'utf8');
+  writeFileSync(
+    path.join(dir, 'templates', 'notes-as-manifest.yaml'),
+    `{{- define "test.notes" }}${notes}{{- end }}\nnotes: {{ include "test.notes" . | toJson }}\n`,
+  );
+  const result = run(tool('helm'), [
+    'template',
+    RELEASE,
+    dir,
+    '--namespace',
+    NAMESPACE,
+    '--kube-version',
+    KUBE_VERSION,
+    '--show-only',
+    'templates/notes-as-manifest.yaml',
+    ...args,
+  ]);
+  rmSync(dir, { recursive: true, force: true });
+  assert.equal(result.status, 0, result.stderr);
+  return (parseAllDocuments(result.stdout)[0]?.toJS() as { notes: string }).notes;
 }

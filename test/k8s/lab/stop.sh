@@ -29,6 +29,10 @@ if alive kube-apiserver && alive kubelet; then
   kubectl delete pods --all -A --grace-period=2 --timeout=60s >/dev/null 2>&1
   for _ in $(seq 1 60); do [ -z "$(tasks)" ] && break; sleep 1; done
 fi
+# The provisioner last among what talks to the API server from the host: the namespaces' claims, deleted
+# above, had their volumes removed by its helper pods.
+stop local-path-provisioner
+rm -f "$RUN/local-path-provisioner.image"
 stop kubelet
 if [ -f "$RUN/kube-proxy.pid" ]; then
   stop kube-proxy

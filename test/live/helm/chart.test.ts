@@ -13,6 +13,7 @@ import {
   KUBE_VERSION,
   NAMESPACE,
   POD_NAME,
+  SERVICE_IP,
   VALUE_SETS,
   deploymentSpec,
   helmTemplate,
@@ -25,6 +26,7 @@ import {
   selects,
   serviceContainer,
   tool,
+  workload,
   type Labels,
   type Manifest,
 } from '../../support/chart.js';
@@ -110,7 +112,7 @@ describe('helm chart: lint and Kubernetes schemas', () => {
   });
 
   it('kubernetes-validate --strict does reject a Deployment with an unknown field (the check above is live)', () => {
-    const deployment = structuredClone(one(render(), 'Deployment'));
+    const deployment = structuredClone(workload(render()));
     const container = (deployment.spec as { template: { spec: { containers: Record<string, unknown>[] } } }).template
       .spec.containers[0];
     assert.ok(container);
@@ -152,9 +154,9 @@ describe('helm chart: lint and Kubernetes schemas', () => {
 
 describe('helm chart: what schemas cannot see', () => {
   for (const set of VALUE_SETS) {
-    it(`Deployment, Service, PDB, topology spread and HPA all point at the same pods (${set.name})`, () => {
+    it(`the workload (StatefulSet or Deployment), Service, PDB, topology spread and HPA all point at the same pods (${set.name})`, () => {
       const manifests = render(set.args);
-      const deployment = one(manifests, 'Deployment');
+      const deployment = workload(manifests);
       const spec = deploymentSpec(manifests);
       const podLabels = spec.template.metadata.labels;
       assert.ok(selects(spec.selector.matchLabels, podLabels), 'Deployment selector matches its pod labels');
@@ -175,7 +177,7 @@ describe('helm chart: what schemas cannot see', () => {
       for (const hpa of ofKind(manifests, 'HorizontalPodAutoscaler')) {
         assert.deepEqual((hpa.spec as { scaleTargetRef: unknown }).scaleTargetRef, {
           apiVersion: 'apps/v1',
-          kind: 'Deployment',
+          kind: deployment.kind,
           name: deployment.metadata.name,
         });
       }
@@ -243,15 +245,20 @@ describe('helm chart: what schemas cannot see', () => {
     });
   }
 
-  it('rendering fails when an explicit grace period would cut the drain short', () => {
-    // pause 10 + drain 20 s + one SQS request timeout 5 s = 35
-    const tooShort = helmTemplate(['--set', 'shutdown.terminationGracePeriodSeconds=35']);
+  it('rendering fails when an explicit grace period would cut the drain or the hand-off short', () => {
+    // pause 10 + drain 20 s + one SQS request timeout 5 s + hand-off 15 s = 50
+    const tooShort = helmTemplate(['--set', 'shutdown.terminationGracePeriodSeconds=50']);
     assert.notEqual(tooShort.status, 0);
-    assert.match(tooShort.stderr, /terminationGracePeriodSeconds \(35\) must be longer than .* = 35/);
-    const enough = render(['--set', 'shutdown.terminationGracePeriodSeconds=36']);
-    assert.equal(deploymentSpec(enough).template.spec.terminationGracePeriodSeconds, 36);
+    assert.match(tooShort.stderr, /terminationGracePeriodSeconds \(50\) must be longer than .* = 50/);
+    const enough = render(['--set', 'shutdown.terminationGracePeriodSeconds=51']);
+    assert.equal(deploymentSpec(enough).template.spec.terminationGracePeriodSeconds, 51);
+    assert.equal(deploymentSpec(render()).template.spec.terminationGracePeriodSeconds, 10 + 40 + 10, 'the default');
     const longerDrain = render(['--set', 'config.shutdownTimeoutMs=45001']);
-    assert.equal(deploymentSpec(longerDrain).template.spec.terminationGracePeriodSeconds, 10 + 51 + 10);
+    assert.equal(deploymentSpec(longerDrain).template.spec.terminationGracePeriodSeconds, 10 + 66 + 10);
+    // Without the hand-off (or the journal it reads) its budget is not counted.
+    for (const off of ['handoff.enabled=false', 'journal.enabled=false']) {
+      assert.equal(deploymentSpec(render(['--set', off])).template.spec.terminationGracePeriodSeconds, 10 + 25 + 10, off);
+    }
   });
 
   for (const set of VALUE_SETS) {
@@ -315,7 +322,11 @@ describe('helm chart: what schemas cannot see', () => {
       assert.deepEqual(value, serviceDefaults[key] ?? '', `config.${key}`);
     }
     // Settings the chart owns instead of passing through: the port, the address, the secrets, the volume paths.
-    const owned = ['port', 'host', 'webhookSecrets', 'dedupeStore', 'deadLetterPath', 'journalDir', 'journalMaxBytes'];
+    const owned = [
+      ...['port', 'host', 'webhookSecrets', 'dedupeStore', 'deadLetterPath', 'journalDir', 'journalMaxBytes'],
+      // The pod's own facts and the hand-off, set from the workload and the handoff values.
+      ...['journalVolume', 'podName', 'handoffUrl', 'handoffToken', 'handoffTimeoutMs'],
+    ];
     assert.deepEqual(
       Object.keys(serviceDefaults).filter((key) => !Object.hasOwn(config, key) && !owned.includes(key)),
       [],
@@ -350,11 +361,33 @@ describe('helm chart: what schemas cannot see', () => {
     // journal.enabled is on by default: the journal lives beside the dead letters, in the pod's own directory.
     const journalDir = `/var/lib/invoice-webhook/${POD_NAME}/journal`;
     assert.equal(env.JOURNAL_DIR, journalDir);
+    // The pod's facts: its name, a volume that outlives it (persistence is on), and the hand-off to its peers
+    // through the Service, with the token of the chart-made Secret.
+    assert.equal(env.POD_NAME, POD_NAME);
+    assert.equal(env.JOURNAL_VOLUME, 'persistent');
+    assert.equal(env.HANDOFF_URL, `http://${SERVICE_IP}:80`, 'expanded from the kubelet’s service links, no DNS');
+    const handoffSecret = ofKind(render(['--set', `config.sqsQueueUrl=${queue}`]), 'Secret').find((s) =>
+      s.metadata.name.endsWith('-handoff'),
+    );
+    assert.equal(env.HANDOFF_TOKEN, Buffer.from(handoffSecret?.data?.HANDOFF_TOKEN ?? '', 'base64').toString());
+    assert.ok((env.HANDOFF_TOKEN ?? '').length >= 32, 'a long random token');
     assert.deepEqual(
       loadConfig({ env }),
-      loadConfig({ env: { SQS_QUEUE_URL: queue, DEAD_LETTER_PATH: deadLetterPath, JOURNAL_DIR: journalDir } }),
-      'with default values the service runs on its own defaults',
+      loadConfig({
+        env: {
+          SQS_QUEUE_URL: queue,
+          DEAD_LETTER_PATH: deadLetterPath,
+          JOURNAL_DIR: journalDir,
+          POD_NAME,
+          JOURNAL_VOLUME: 'persistent',
+          HANDOFF_URL: `http://${SERVICE_IP}:80`,
+          HANDOFF_TOKEN: env.HANDOFF_TOKEN,
+        },
+      }),
+      'with default values the service runs on its own defaults, plus the pod’s facts',
     );
+    const ephemeral = podEnvironment(render(['--set', `config.sqsQueueUrl=${queue}`, '--set', 'persistence.enabled=false']));
+    assert.equal(ephemeral.JOURNAL_VOLUME, 'ephemeral', 'an emptyDir does not outlive the pod');
   });
 
   const badValues: { what: string; args: string[]; error: RegExp }[] = [
@@ -378,7 +411,44 @@ describe('helm chart: what schemas cannot see', () => {
     { what: 'a malformed memory quantity', args: ['--set', 'resources.limits.memory=lots'], error: /limits\/memory/ },
     { what: 'an unknown pull policy', args: ['--set', 'image.pullPolicy=Sometimes'], error: /pullPolicy/ },
     { what: 'a negative preStop pause', args: ['--set', 'shutdown.preStopSleepSeconds=-5'], error: /preStopSleepSeconds/ },
+    { what: 'a journal budget under 64 KiB (the service refuses it)', args: ['--set', 'journal.maxBytes=65535'], error: /maxBytes.*minimum/ },
+    { what: 'a negative hand-off budget', args: ['--set', 'handoff.timeoutMs=-1'], error: /timeoutMs/ },
   ];
+  it('schema-accepted is service-accepted: every bound and enum value of the schema, rendered, passes the service’s own check', () => {
+    type Bounds = { minimum?: number; maximum?: number; exclusiveMinimum?: number; enum?: unknown[]; type?: string | string[] };
+    const schema = JSON.parse(readFileSync(path.join(CHART_DIR, 'values.schema.json'), 'utf8')) as {
+      properties: Record<string, { properties?: Record<string, Bounds> } & Bounds>;
+    };
+    const cases: [string, unknown][] = [];
+    const edges = (name: string, b: Bounds): void => {
+      const integer = b.type === 'integer' || (Array.isArray(b.type) && b.type.includes('integer'));
+      if (b.minimum !== undefined) cases.push([name, b.minimum]);
+      if (b.maximum !== undefined) cases.push([name, b.maximum]);
+      if (b.exclusiveMinimum !== undefined) cases.push([name, b.exclusiveMinimum + (integer ? 1 : 0.001)]);
+      for (const value of b.enum ?? []) cases.push([name, value]);
+    };
+    for (const [key, b] of Object.entries(schema.properties.config?.properties ?? {})) edges(`config.${key}`, b);
+    for (const [key, b] of Object.entries(schema.properties.journal?.properties ?? {})) edges(`journal.${key}`, b);
+    for (const [key, b] of Object.entries(schema.properties.handoff?.properties ?? {})) edges(`handoff.${key}`, b);
+    edges('containerPort', schema.properties.containerPort as Bounds);
+    assert.ok(cases.length > 40, `${cases.length} boundary values`);
+    const queue = ['--set', 'config.sqsQueueUrl=https://sqs.us-east-1.amazonaws.com/123456789012/invoices'];
+    let accepted = 0;
+    for (const [name, value] of cases) {
+      const result = helmTemplate([...queue, '--set-json', `${name}=${JSON.stringify(value)}`]);
+      if (result.status !== 0) {
+        // The chart may refuse more than the schema (a cross-setting rule): then it says so at install.
+        assert.doesNotMatch(result.stderr, /values don't meet the specifications of the schema/, `${name}=${String(value)}`);
+        assert.match(result.stderr, /the service refuses to start otherwise|must be longer than/, `${name}=${String(value)}: ${result.stderr}`);
+        continue;
+      }
+      const env = podEnvironment(render([...queue, '--set-json', `${name}=${JSON.stringify(value)}`]));
+      assert.doesNotThrow(() => loadConfig({ env }), `${name}=${JSON.stringify(value)} renders, so the service must start with it`);
+      accepted += 1;
+    }
+    assert.ok(accepted > cases.length * 0.8, `${accepted} of ${cases.length} rendered`);
+  });
+
   for (const bad of badValues) {
     it(`values.schema.json rejects ${bad.what}`, () => {
       const result = helmTemplate(bad.args);
@@ -436,9 +506,18 @@ describe('helm chart: the pod', () => {
       assert.ok(home, `DEAD_LETTER_PATH ${deadLetterPath} is on a writable volume`);
       assert.ok(deadLetterPath.includes(POD_NAME), 'each pod writes its own dead-letter file');
       const volume = volumes.get(home.name);
-      // all-on values keep dead letters on the claim invoice-dead-letters; defaults use an emptyDir.
+      // all-on values keep dead letters on the claim invoice-dead-letters; defaults on each pod's own claim.
       if (set.args.length > 0) assert.equal(volume?.persistentVolumeClaim?.claimName, 'invoice-dead-letters');
-      else assert.ok(volume?.emptyDir, 'emptyDir by default');
+      else {
+        assert.equal(volume, undefined, 'by default the data volume is no pod volume but the claim template');
+        const claims = (workload(manifests).spec as { volumeClaimTemplates?: { metadata: { name: string } }[] })
+          .volumeClaimTemplates;
+        assert.deepEqual(
+          claims?.map((c) => c.metadata.name),
+          [home.name],
+          'each pod’s own PersistentVolumeClaim',
+        );
+      }
 
       const requests = (container as { resources?: { requests?: Labels; limits?: Labels } }).resources;
       assert.ok(requests?.requests?.cpu && requests.requests.memory && requests.limits?.memory, 'resources are set');
@@ -447,18 +526,20 @@ describe('helm chart: the pod', () => {
 
   it('takes WEBHOOK_SECRETS from the chart Secret, from an existing Secret, or not at all', () => {
     const none = render();
-    assert.deepEqual(ofKind(none, 'Secret'), []);
+    const webhookSecrets = (m: readonly Manifest[]): Manifest[] =>
+      ofKind(m, 'Secret').filter((s) => Object.hasOwn(s.data ?? {}, 'WEBHOOK_SECRETS'));
+    assert.deepEqual(webhookSecrets(none), []);
     assert.equal(podEnvironment(none).WEBHOOK_SECRETS, undefined);
 
     const made = render(['-f', ALL_ON_VALUES]);
-    const secret = one(made, 'Secret');
+    const secret = one(webhookSecrets(made), 'Secret');
     const ref = serviceContainer(made).env?.find((v) => v.name === 'WEBHOOK_SECRETS')?.valueFrom?.secretKeyRef;
     assert.deepEqual(ref, { name: secret.metadata.name, key: 'WEBHOOK_SECRETS' });
     assert.equal(podEnvironment(made).WEBHOOK_SECRETS, 'whsec_czNjcmV0LW9uZQ==,whsec_czNjcmV0LXR3bw==');
     assert.ok(deploymentSpec(made).template.metadata.annotations?.['checksum/secret'], 'secret changes roll the pods');
 
     const existing = render(['--set', 'webhookSecrets.existingSecret=hooks,webhookSecrets.existingSecretKey=current']);
-    assert.deepEqual(ofKind(existing, 'Secret'), []);
+    assert.deepEqual(webhookSecrets(existing), []);
     const existingRef = serviceContainer(existing).env?.find((v) => v.name === 'WEBHOOK_SECRETS')?.valueFrom;
     assert.deepEqual(existingRef, { secretKeyRef: { name: 'hooks', key: 'current' } });
   });

@@ -1,17 +1,21 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ENVIRONMENT, loadConfig } from '../../../src/config/index.js';
 import { tempDir } from '../../support/service.js';
 import {
   ALL_ON_VALUES,
+  CHART_DIR,
   POD_NAME,
+  deploymentSpec,
   helmTemplate,
+  workload,
   ofKind,
   one,
   podEnvironment,
   render,
+  renderNotes,
   rendered,
   run,
   selects,
@@ -25,6 +29,8 @@ import {
 
 const QUEUE = ['--set', 'config.sqsQueueUrl=https://sqs.us-east-1.amazonaws.com/123456789012/invoices'];
 const PERSISTENT = [...QUEUE, '--set', 'persistence.enabled=true'];
+/** Persistence off: the user's setting for a Deployment with an emptyDir. */
+const EPHEMERAL = [...QUEUE, '--set', 'persistence.enabled=false'];
 
 interface ClaimTemplate {
   metadata: { name: string };
@@ -49,7 +55,7 @@ describe('helm chart: extension points', () => {
     const env = container.env ?? [];
     assert.deepEqual(env.at(-1), { name: 'NODE_EXTRA_CA_CERTS', value: '/etc/ssl/private-ca/ca.crt' });
     assert.deepEqual(container.volumeMounts?.at(-1), { name: 'private-ca', mountPath: '/etc/ssl/private-ca', readOnly: true });
-    const pod = (one(manifests, 'Deployment').spec as DeploymentSpec).template.spec;
+    const pod = deploymentSpec(manifests).template.spec;
     assert.deepEqual(pod.volumes?.at(-1), { name: 'private-ca', configMap: { name: 'private-ca' } });
 
     const plain = serviceContainer(render());
@@ -71,7 +77,7 @@ describe('helm chart: extension points', () => {
   });
 
   it('podAnnotations and podLabels reach the pod template, not the selector', () => {
-    const spec = (one(render(['-f', ALL_ON_VALUES]), 'Deployment').spec as DeploymentSpec);
+    const spec = deploymentSpec(render(['-f', ALL_ON_VALUES]));
     assert.equal(spec.template.metadata.annotations?.['example.com/team'], 'billing');
     assert.equal(spec.template.metadata.labels['example.com/cost-centre'], 'billing');
     assert.equal(spec.selector.matchLabels['example.com/cost-centre'], undefined);
@@ -86,7 +92,7 @@ describe('helm chart: journal', () => {
     const allOn = podEnvironment(render(['-f', ALL_ON_VALUES]));
     assert.equal(allOn.JOURNAL_DIR, `/data/dead-letter/${POD_NAME}/journal`);
     assert.equal(allOn.JOURNAL_MAX_BYTES, '536870912');
-    const off = podEnvironment(render([...QUEUE, '--set', 'journal.enabled=false,journal.maxBytes=1000']));
+    const off = podEnvironment(render([...QUEUE, '--set', 'journal.enabled=false,journal.maxBytes=70000']));
     assert.equal(off.JOURNAL_DIR, undefined);
     assert.equal(off.JOURNAL_MAX_BYTES, undefined);
   });
@@ -109,8 +115,9 @@ describe('helm chart: journal', () => {
 });
 
 describe('helm chart: persistence', () => {
-  it('off: a Deployment whose data volume is an emptyDir; on: a StatefulSet where each pod owns its claim', () => {
-    const off = render(QUEUE);
+  it('on by default: a StatefulSet where each pod owns its claim; off: a Deployment whose data volume is an emptyDir', () => {
+    assert.equal(workload(render(QUEUE)).kind, 'StatefulSet', 'persistence is on by default');
+    const off = render(EPHEMERAL);
     assert.deepEqual(ofKind(off, 'StatefulSet'), []);
     const offPod = (one(off, 'Deployment').spec as DeploymentSpec).template.spec;
     assert.ok(offPod.volumes?.find((v) => v.name === 'data')?.emptyDir);
@@ -166,6 +173,61 @@ describe('helm chart: persistence', () => {
     const result = run(tool('kubernetes-validate'), ['--strict', '-k', '1.30', '-k', '1.33', file]);
     assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
     assert.match(result.stdout, /passed .*statefulset\/iw-invoice-webhook against version 1\.33/i);
+  });
+});
+
+describe('helm chart: hand-off of shutdown leftovers', () => {
+  const handoffSecrets = (m: readonly Manifest[]): Manifest[] =>
+    ofKind(m, 'Secret').filter((s) => s.metadata.name.endsWith('-handoff'));
+
+  it('by default a chart-made Secret holds the token; the pods read it and reach their peers through the Service', () => {
+    const manifests = render(QUEUE);
+    const secret = one(handoffSecrets(manifests), 'Secret');
+    const token = Buffer.from(secret.data?.HANDOFF_TOKEN ?? '', 'base64').toString();
+    assert.match(token, /^[A-Za-z0-9]{48}$/);
+    const env = serviceContainer(manifests).env ?? [];
+    assert.deepEqual(env.find((v) => v.name === 'HANDOFF_TOKEN')?.valueFrom, {
+      secretKeyRef: { name: secret.metadata.name, key: 'HANDOFF_TOKEN' },
+    });
+    assert.equal(
+      env.find((v) => v.name === 'HANDOFF_URL')?.value,
+      'http://$(IW_INVOICE_WEBHOOK_SERVICE_HOST):$(IW_INVOICE_WEBHOOK_SERVICE_PORT_HTTP)',
+      'service-link variables of the chart’s own Service (its port named http): no DNS needed',
+    );
+    assert.equal(deploymentSpec(manifests).template.spec.enableServiceLinks, true);
+    assert.equal(podEnvironment(manifests).HANDOFF_TIMEOUT_MS, '15000');
+    // `lookup` keeps an installed token across upgrades; rendering alone has no cluster, so a fresh one each time.
+    assert.match(readFileSync(path.join(CHART_DIR, 'templates', 'handoff-secret.yaml'), 'utf8'), /lookup "v1" "Secret"/);
+  });
+
+  it('an existing Secret replaces the chart-made one; off (or journal off) sets no hand-off at all', () => {
+    const existing = render([...QUEUE, '--set', 'handoff.existingSecret=mine,handoff.existingSecretKey=t']);
+    assert.deepEqual(handoffSecrets(existing), []);
+    assert.deepEqual(serviceContainer(existing).env?.find((v) => v.name === 'HANDOFF_TOKEN')?.valueFrom, {
+      secretKeyRef: { name: 'mine', key: 't' },
+    });
+    for (const off of ['handoff.enabled=false', 'journal.enabled=false']) {
+      const manifests = render([...QUEUE, '--set', off]);
+      assert.deepEqual(handoffSecrets(manifests), [], off);
+      const env = podEnvironment(manifests);
+      for (const name of ['HANDOFF_URL', 'HANDOFF_TOKEN', 'HANDOFF_TIMEOUT_MS']) assert.equal(env[name], undefined, `${off}: ${name}`);
+    }
+  });
+});
+
+describe('helm chart: NOTES.txt', () => {
+  it('names the workload kind it installed and where the data volume lives, for both kinds', () => {
+    const sts = renderNotes([...QUEUE, '--set', 'webhookSecrets.existingSecret=hooks']);
+    assert.match(sts, /rollout status statefulset\/iw-invoice-webhook/);
+    assert.match(sts, /rollout restart statefulset\/iw-invoice-webhook/);
+    assert.doesNotMatch(sts, /deployment\//);
+    assert.match(sts, /PersistentVolumeClaim \(data-iw-invoice-webhook-<n>, StatefulSet\)/);
+    assert.match(sts, /handed to a Ready peer/);
+    const deploy = renderNotes([...EPHEMERAL, '--set', 'webhookSecrets.existingSecret=hooks']);
+    assert.match(deploy, /rollout status deployment\/iw-invoice-webhook/);
+    assert.match(deploy, /rollout restart deployment\/iw-invoice-webhook/);
+    assert.doesNotMatch(deploy, /statefulset\//);
+    assert.match(deploy, /on an emptyDir: LOST when the pod is deleted/);
   });
 });
 

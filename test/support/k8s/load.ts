@@ -19,6 +19,13 @@ export interface LoadOptions {
   durationMs: number;
   /** A request without an answer after this long counts as a timeout. Default 15000. */
   timeoutMs?: number;
+  /**
+   * Ends the load early: `tailMs` after this settles, no new request is sent (durationMs stays the cap).
+   * For a disruption whose length is not known ahead, such as a rollout.
+   */
+  until?: Promise<unknown>;
+  /** Load kept up after `until` settled. Default 5000. */
+  tailMs?: number;
 }
 
 /**
@@ -34,8 +41,10 @@ export async function openModelLoad(options: LoadOptions): Promise<Outcome[]> {
   const timeoutMs = options.timeoutMs ?? 15_000;
   const outcomes: Promise<Outcome>[] = [];
   const start = performance.now();
+  let stopAt = Number.POSITIVE_INFINITY;
+  void options.until?.finally(() => (stopAt = performance.now() + (options.tailMs ?? 5000)));
   let next = 0;
-  while (next < total) {
+  while (next < total && performance.now() < stopAt) {
     const due = Math.min(total, Math.floor((performance.now() - start) / intervalMs) + 1);
     for (; next < due; next += 1) outcomes.push(send(agent, url, timeoutMs));
     await new Promise((r) => setTimeout(r, Math.max(1, intervalMs)));
