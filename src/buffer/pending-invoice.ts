@@ -1,3 +1,4 @@
+// One accepted invoice on its way to SQS, its final outcome, and the message size SQS counts for it.
 import type { SpanContext } from '@opentelemetry/api';
 
 /** What happened to one invoice at SQS, told to whoever waits on it (confirmed ack mode). */

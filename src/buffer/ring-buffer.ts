@@ -1,3 +1,4 @@
+// A fixed-size FIFO ring buffer with a count and a byte budget, and room reserved for items on their way in.
 export interface RingBufferOptions {
   /** Most items held at once. */
   capacity: number;

@@ -1,3 +1,4 @@
+// Every setting: its type, bounds and meaning, the environment variable that sets it, and which are secret.
 import { Type, type Static } from 'typebox';
 
 /**

@@ -1,3 +1,4 @@
+// The dead-letter file: appends invoices SQS did not take as JSON lines, synced, for `npm run replay`.
 import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import type { PendingInvoice } from '../buffer/index.js';

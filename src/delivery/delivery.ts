@@ -116,10 +116,7 @@ export class BatchDelivery {
     this.loss.left += entries.length;
     if (this.ledger !== undefined) {
       this.loss.kept += entries.length;
-      const outcome: DeliveryOutcome = {
-        status: 'undelivered',
-        reason: 'kept in the journal (a peer, or a start on this journal, sends it)',
-      };
+      const outcome: DeliveryOutcome = { status: 'undelivered', reason: 'kept in the journal for a peer or a restart' };
       for (const e of entries) settle(e, outcome);
       return;
     }

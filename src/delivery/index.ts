@@ -1,3 +1,4 @@
+// The delivery module's public face: BatchDelivery and its types, failure classes, backoff, the tracers.
 export { backoffCeilingMs, backoffMs } from './backoff.js';
 export {
   classifyCallFailure,

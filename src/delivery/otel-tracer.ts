@@ -1,3 +1,4 @@
+// Delivery's spans, after the messaging conventions: `deliver <queue>` per batch, `send <queue>` per call.
 import {
   ROOT_CONTEXT,
   SpanKind,

@@ -1,3 +1,4 @@
+// The BatchTracer seam that wraps delivery's calls and deliveries in tracing, and the no-op tracer.
 import type { PendingInvoice } from '../buffer/index.js';
 
 /** Wraps each SendMessageBatch call in whatever tracing is configured. */

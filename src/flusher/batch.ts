@@ -1,3 +1,4 @@
+// Batching: takes the next batch from the buffer within the count and byte limits, and says when one is full.
 import type { PendingInvoice, RingBuffer } from '../buffer/index.js';
 
 /** SQS caps a SendMessageBatch request at 1 MiB summed over its messages (attributes included). */

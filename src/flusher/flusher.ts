@@ -1,3 +1,4 @@
+// The Flusher: pumps the buffer into batch deliveries in the background, and drains it at shutdown.
 import type { Logger } from 'pino';
 import type { PendingInvoice, RingBuffer } from '../buffer/index.js';
 import type { BatchDelivery, ShutdownLoss } from '../delivery/index.js';

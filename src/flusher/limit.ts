@@ -1,3 +1,4 @@
+// How many batches may be in flight: a fixed limit, or an adaptive one after Netflix's Gradient2.
 import type { CallSample } from '../delivery/index.js';
 
 /**

@@ -1,3 +1,4 @@
+// The Koa app: the webhook route and the operations endpoints (/livez, /readyz, /metrics, /openapi.json).
 import Router from '@koa/router';
 import { context } from '@opentelemetry/api';
 import { RPCType, getRPCMetadata } from '@opentelemetry/core';

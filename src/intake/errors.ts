@@ -1,3 +1,4 @@
+// Intake's refusals as IntakeErrors, and the middleware that turns any error into the contract's answer.
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 import type { Violation } from '../validation/index.js';

@@ -1,3 +1,4 @@
+// The intake module's public face: the Koa app, the intake handler, signature checks, dedupe windows, errors.
 export {
   WEBHOOK_PATH,
   createApp,

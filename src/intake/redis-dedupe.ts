@@ -1,3 +1,4 @@
+// The dedupe window all replicas share in Redis or Valkey (DEDUPE_STORE), failing open when it cannot answer.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { DedupeWindow } from './types.js';

@@ -1,3 +1,4 @@
+// Middleware that gives every request an id (the caller's X-Request-Id when sane) and puts it on the answer.
 import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
 

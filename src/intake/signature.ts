@@ -1,3 +1,4 @@
+// Verifies the `X-Webhook-Signature` header (SIGNATURE_SCHEME=x-webhook-signature; docs/api.md Signatures).
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { invalidSignature } from './errors.js';
 import type { RequestHeaders, SignatureCheck } from './types.js';

@@ -1,3 +1,4 @@
+// Verifies Standard Webhooks' `webhook-*` headers (SIGNATURE_SCHEME=standard-webhooks; docs/api.md).
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { invalidSignature } from './errors.js';
 import { WEBHOOK_ID, type RequestHeaders, type SignatureCheck } from './types.js';

@@ -1,3 +1,4 @@
+// A BatchSender that keeps what it is given, for unit tests of the flusher's and delivery's own logic.
 import type { BatchResult, BatchSender, EntryFailure, OutboundMessage } from './types.js';
 
 /** What the in-memory sender should do with one call: a whole-call error, or per-entry failures. */

@@ -1,3 +1,4 @@
+// The SQS sender's options (queue, region, endpoint, timeout) from the config, for the service and replay.
 import type { Config } from '../config/index.js';
 import type { SqsBatchSenderOptions } from './sqs-sender.js';
 

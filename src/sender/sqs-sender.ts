@@ -1,3 +1,4 @@
+// Sends batches to SQS with SendMessageBatch, on one keep-alive client that makes a single attempt per call.
 import http from 'node:http';
 import https from 'node:https';
 import {

@@ -1,3 +1,4 @@
+// A BatchSender that sends each batch through an SqsBatchSender on its own thread (sqs-worker.ts).
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { context, propagation } from '@opentelemetry/api';

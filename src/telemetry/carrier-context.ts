@@ -1,3 +1,4 @@
+// The context mark under which injections leave a carrier's own trace context alone (keepCarrierContext).
 import { createContextKey, type Context } from '@opentelemetry/api';
 
 // Apart from propagation.ts so that the SQS thread can mark its context without loading

@@ -1,3 +1,4 @@
+// A tracer provider for the AWS SDK instrumentation that starts its PRODUCER spans as CLIENT spans.
 import {
   SpanKind,
   type Context,

@@ -1,3 +1,4 @@
+// OpenTelemetry's own diagnostics as JSON log lines on stdout, at the level OTEL_LOG_LEVEL sets.
 import { DiagLogLevel, diag, type DiagLogger } from '@opentelemetry/api';
 
 type DiagLevelName = 'error' | 'warn' | 'info' | 'debug' | 'verbose';

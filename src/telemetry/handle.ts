@@ -1,3 +1,4 @@
+// The handle on the OpenTelemetry SDK the preload started (or did not): its state, its metrics, its shutdown.
 import type { MeterProvider } from '@opentelemetry/api';
 import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 

@@ -1,3 +1,4 @@
+// The service's logger: pino JSON lines on stdout, secrets redacted, with the active span's trace ids.
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
 

@@ -1,3 +1,4 @@
+// The service's MeterProvider (the SDK's, or its own with the SDK off) and the Prometheus text of /metrics.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { diag, type Meter } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';

@@ -1,3 +1,4 @@
+// The push metric readers OTEL_METRICS_EXPORTER asks for, read from the environment as sdk-node reads them.
 import { diag } from '@opentelemetry/api';
 import { getNumberFromEnv, getStringFromEnv, getStringListFromEnv } from '@opentelemetry/core';
 import { OTLPMetricExporter as OtlpGrpcMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';

@@ -1,3 +1,4 @@
+// The pipeline's metric instruments, made once from a Meter, and the gauges of buffer, flusher and journal.
 import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
 
 /** Reasons a request is turned away; the `reason` label of `webhook_invoices_rejected_total`. */

@@ -1,3 +1,4 @@
+// Prometheus names for OpenTelemetry metrics: the unit suffix (`_seconds`, `_bytes`) the specification adds.
 import { DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 
 /** UCUM units the OpenTelemetry-to-Prometheus rules spell out as a name suffix. */

@@ -1,3 +1,4 @@
+// The propagators OTEL_PROPAGATORS names, wrapped so that a message's own trace context is never overwritten.
 import {
   defaultTextMapGetter,
   defaultTextMapSetter,

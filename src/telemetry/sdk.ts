@@ -1,3 +1,4 @@
+// Starts the OpenTelemetry NodeSDK as the OTEL_* variables say: traces, instrumentations, one MeterProvider.
 import type { IncomingMessage } from 'node:http';
 import { isMainThread } from 'node:worker_threads';
 import { diag, metrics, trace } from '@opentelemetry/api';

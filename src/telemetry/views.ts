@@ -1,3 +1,4 @@
+// The metric views every MeterProvider of the service gets: the ack-latency histogram's bucket bounds.
 import { AggregationType, type ViewOptions } from '@opentelemetry/sdk-metrics';
 import { METRIC_HTTP_SERVER_REQUEST_DURATION } from '@opentelemetry/semantic-conventions';
 

@@ -1,3 +1,4 @@
+// The validation module's public face: the invoice schema, JSON pointers, INVOICE_SCHEMA_FILE, the validator.
 export { Invoice, InvoiceLine } from './invoice.js';
 export { escapePointerToken, parsePointer, resolvePointer, type JsonPointer } from './json-pointer.js';
 export {

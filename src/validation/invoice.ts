@@ -1,3 +1,4 @@
+// The built-in invoice schema (TypeBox): the invoice senders post, and its lines (docs/api.md, The invoice).
 import { Type, type Static } from 'typebox';
 
 /** One line of an invoice. Unknown properties are rejected here (unlike at the top level). */
