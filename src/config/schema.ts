@@ -122,6 +122,22 @@ export const ConfigSchema = Type.Object(
     httpHeadersTimeoutMs: Type.Integer({ minimum: 1000, description: 'Longest the headers may take to arrive.' }),
     httpKeepAliveTimeoutMs: Type.Integer({ minimum: 0, description: 'Idle keep-alive socket lifetime.' }),
     httpMaxHeadersCount: Type.Integer({ minimum: 10, maximum: 2000, description: 'Most headers a request may carry.' }),
+    overloadMaxInFlightRequests: Type.Integer({
+      minimum: 0,
+      description:
+        'Webhook requests taken and not yet answered above which new ones are answered 503 overloaded at once; 0 = no limit.',
+    }),
+    overloadMaxEventLoopDelayMs: Type.Integer({
+      minimum: 0,
+      maximum: 10000,
+      description:
+        'Mean event-loop delay (per 100 ms) above which a shrinking share of webhook requests is answered 503 overloaded; 0 = off.',
+    }),
+    overloadRetryAfterSeconds: Type.Integer({
+      minimum: 1,
+      maximum: 3600,
+      description: 'Retry-After of a 503 overloaded answer, in seconds.',
+    }),
   },
   { additionalProperties: false },
 );
@@ -167,6 +183,9 @@ export const ENVIRONMENT = {
   HTTP_HEADERS_TIMEOUT_MS: 'httpHeadersTimeoutMs',
   HTTP_KEEPALIVE_TIMEOUT_MS: 'httpKeepAliveTimeoutMs',
   HTTP_MAX_HEADERS: 'httpMaxHeadersCount',
+  OVERLOAD_MAX_IN_FLIGHT_REQUESTS: 'overloadMaxInFlightRequests',
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: 'overloadMaxEventLoopDelayMs',
+  OVERLOAD_RETRY_AFTER_SECONDS: 'overloadRetryAfterSeconds',
 } as const satisfies Record<string, keyof Config>;
 
 /** Settings that hold secrets: never logged. */

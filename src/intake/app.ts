@@ -8,7 +8,9 @@ import type { PipelineMetrics } from '../telemetry/metrics.js';
 import { shapeErrors } from './errors.js';
 import type { Intake } from './intake.js';
 import { OPENAPI_PATH } from './openapi.js';
+import type { OverloadGuard } from './overload.js';
 import { requestId } from './request-id.js';
+import { guardRoute } from './shed.js';
 
 /** What /readyz reports. */
 export interface Readiness {
@@ -42,6 +44,24 @@ export interface AppOptions {
   openApi: Record<string, unknown>;
   /** Serves /metrics on the raw Node response. */
   serveMetrics: (ctx: Koa.Context) => void;
+  /** Sheds the webhook route's excess before Koa runs (src/intake/shed.ts). Default: none. */
+  overload?: OverloadGuard | undefined;
+}
+
+/** Koa whose request handler has the overload guard in front of it, when there is one. */
+class IntakeApp extends Koa {
+  constructor(
+    private readonly guarded: Omit<Parameters<typeof guardRoute>[1], 'guard'> & { guard: OverloadGuard | undefined },
+  ) {
+    super();
+  }
+
+  override callback(): ReturnType<Koa['callback']> {
+    const handle = super.callback();
+    const { guard } = this.guarded;
+    if (guard === undefined) return handle;
+    return guardRoute(handle, { ...this.guarded, guard }) as ReturnType<Koa['callback']>;
+  }
 }
 
 export const WEBHOOK_PATH = '/webhooks/invoice';
@@ -62,7 +82,7 @@ async function nameRoute(ctx: Koa.Context, next: Koa.Next): Promise<void> {
  * answer is documented for users in docs/api.md (and docs/openapi.json).
  */
 export function createApp(options: AppOptions): Koa {
-  const app = new Koa();
+  const app = new IntakeApp({ guard: options.overload, path: WEBHOOK_PATH, metrics: options.metrics });
   app.proxy = false;
   // Errors are answered by shapeErrors; Koa's own handler only sees what escapes it (nothing should).
   app.silent = true;

@@ -1,0 +1,163 @@
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+
+/**
+ * Admission control for the webhook route (CONTRACT §12): decides, before Koa and the body reader
+ * run, whether a request is taken or shed with 503 `overloaded`. Two signals, as the field does it:
+ *
+ * - **In-flight requests** (Netflix concurrency-limits, Envoy's `max_active_requests`): a hard cap on
+ *   requests taken and not yet answered. It bounds memory and the wait of requests that are parked on
+ *   I/O (journal fsync, `confirmed` ack mode), where the event loop stays idle while work piles up.
+ * - **Event-loop delay** (@fastify/under-pressure, Envoy's overload manager): when the loop falls
+ *   behind, requests queue in the kernel where nothing sees them, and everyone's answer slows down.
+ *   Each sample interval the mean delay is compared with its limit and the share of requests admitted
+ *   is adjusted AIMD-style (cut by a factor when over, raised by a step when under), so that the work
+ *   taken plus the cheap refusals fit the CPU and the accepted rate stays near its peak instead of
+ *   switching between all and nothing.
+ *
+ * The admitted share is spread evenly (a credit counter, no randomness). Clock and sampler are
+ * injectable for tests.
+ */
+
+/** Where the event-loop delay comes from. */
+export interface DelaySampler {
+  /** Mean event-loop delay since the previous call, in ms (lateness only, not the timer interval). */
+  takeMeanDelayMs(): number;
+  /** Stops sampling. */
+  close?(): void;
+}
+
+/** perf_hooks' event-loop delay histogram, read and reset once per sample. */
+export class EventLoopDelaySampler implements DelaySampler {
+  private readonly histogram: IntervalHistogram;
+
+  /** @param resolutionMs the timer interval of the histogram. Default: 10 (under-pressure's). */
+  constructor(private readonly resolutionMs = 10) {
+    this.histogram = monitorEventLoopDelay({ resolution: resolutionMs });
+    this.histogram.enable();
+  }
+
+  takeMeanDelayMs(): number {
+    // The histogram records the timer's whole interval; what exceeds the resolution is the lateness.
+    const mean = this.histogram.count > 0 ? this.histogram.mean / 1e6 - this.resolutionMs : 0;
+    this.histogram.reset();
+    return Math.max(0, mean);
+  }
+
+  close(): void {
+    this.histogram.disable();
+  }
+}
+
+export interface OverloadOptions {
+  /** Most requests taken and not yet answered; 0 = no limit. */
+  maxInFlightRequests: number;
+  /** Mean event-loop delay over a sample interval above which fewer requests are admitted; 0 = off. */
+  maxEventLoopDelayMs: number;
+  /** Seconds in the shed answer's Retry-After. */
+  retryAfterSeconds: number;
+  /** How often the delay is sampled and the admitted share adjusted. Default: 100. */
+  sampleIntervalMs?: number;
+  /** Factor applied to the admitted share when the delay is over its limit. Default: 0.7. */
+  decreaseFactor?: number;
+  /** Added to the admitted share for each interval under the limit. Default: 0.05. */
+  increaseStep?: number;
+  /** The admitted share never falls below this, so the service keeps working (and measuring). Default: 0.05. */
+  minAdmitRatio?: number;
+  /** Default: an {@link EventLoopDelaySampler}, made only when `maxEventLoopDelayMs` > 0. */
+  sampler?: DelaySampler;
+  /** Monotonic clock in ms. Default: performance.now. */
+  now?: () => number;
+}
+
+/** Why a request was shed. */
+export type ShedCause = 'in_flight' | 'event_loop_delay';
+
+export class OverloadGuard {
+  readonly retryAfterSeconds: number;
+  private readonly maxInFlight: number;
+  private readonly maxDelayMs: number;
+  private readonly intervalMs: number;
+  private readonly decrease: number;
+  private readonly increase: number;
+  private readonly minRatio: number;
+  private readonly sampler: DelaySampler | undefined;
+  private readonly now: () => number;
+  private inFlightCount = 0;
+  private ratio = 1;
+  private credit = 0;
+  private lastSampleMs: number;
+  private lastDelayMs = 0;
+
+  constructor(options: OverloadOptions) {
+    this.maxInFlight = options.maxInFlightRequests;
+    this.maxDelayMs = options.maxEventLoopDelayMs;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.intervalMs = options.sampleIntervalMs ?? 100;
+    this.decrease = options.decreaseFactor ?? 0.7;
+    this.increase = options.increaseStep ?? 0.05;
+    this.minRatio = options.minAdmitRatio ?? 0.05;
+    this.now = options.now ?? (() => performance.now());
+    this.sampler = this.maxDelayMs > 0 ? (options.sampler ?? new EventLoopDelaySampler()) : undefined;
+    this.lastSampleMs = this.now();
+  }
+
+  /** Requests taken and not yet answered. */
+  get inFlight(): number {
+    return this.inFlightCount;
+  }
+
+  /** Share of requests admitted now (1 = all), from the event-loop delay. */
+  get admitRatio(): number {
+    return this.ratio;
+  }
+
+  /** The mean event-loop delay of the last sample, ms. */
+  get eventLoopDelayMs(): number {
+    return this.lastDelayMs;
+  }
+
+  /**
+   * Takes the request (counted in flight until {@link release}) and returns undefined, or returns why
+   * it is shed (then it was not counted).
+   */
+  admit(): ShedCause | undefined {
+    if (this.maxInFlight > 0 && this.inFlightCount >= this.maxInFlight) return 'in_flight';
+    if (this.sampler !== undefined) {
+      this.adjust();
+      if (this.ratio < 1) {
+        this.credit += this.ratio;
+        if (this.credit < 1) return 'event_loop_delay';
+        this.credit -= 1;
+      }
+    }
+    this.inFlightCount += 1;
+    return undefined;
+  }
+
+  /** An admitted request was answered (or its connection closed). */
+  release(): void {
+    if (this.inFlightCount > 0) this.inFlightCount -= 1;
+  }
+
+  close(): void {
+    this.sampler?.close?.();
+  }
+
+  /** Once per sample interval: cut the admitted share while the loop is late, raise it while it is not. */
+  private adjust(): void {
+    const now = this.now();
+    const elapsed = now - this.lastSampleMs;
+    if (elapsed < this.intervalMs) return;
+    this.lastSampleMs = now;
+    const delay = (this.sampler as DelaySampler).takeMeanDelayMs();
+    this.lastDelayMs = delay;
+    if (delay > this.maxDelayMs) {
+      this.ratio = Math.max(this.minRatio, this.ratio * this.decrease);
+    } else {
+      // Idle intervals (no request arrived to sample them) count as calm ones.
+      const steps = Math.max(1, Math.floor(elapsed / this.intervalMs));
+      this.ratio = Math.min(1, this.ratio + this.increase * steps);
+      if (this.ratio === 1) this.credit = 0;
+    }
+  }
+}
