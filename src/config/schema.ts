@@ -131,7 +131,7 @@ export const ConfigSchema = Type.Object(
       minimum: 0,
       maximum: 10000,
       description:
-        'Mean event-loop delay (per 100 ms) above which a shrinking share of webhook requests is answered 503 overloaded; 0 = off.',
+        'Standing event-loop delay (the least over 100 ms) above which a shrinking share of webhook requests is answered 503 overloaded; 0 = off.',
     }),
     overloadRetryAfterSeconds: Type.Integer({
       minimum: 1,

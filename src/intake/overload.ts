@@ -7,10 +7,12 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
  * - **In-flight requests** (Netflix concurrency-limits, Envoy's `max_active_requests`): a hard cap on
  *   requests taken and not yet answered. It bounds memory and the wait of requests that are parked on
  *   I/O (journal fsync, `confirmed` ack mode), where the event loop stays idle while work piles up.
- * - **Event-loop delay** (@fastify/under-pressure, Envoy's overload manager): when the loop falls
- *   behind, requests queue in the kernel where nothing sees them, and everyone's answer slows down.
- *   Each sample interval the mean delay is compared with its limit and the share of requests admitted
- *   is adjusted AIMD-style (cut by a factor when over, raised by a step when under), so that the work
+ * - **A standing event-loop delay** (@fastify/under-pressure, Envoy's overload manager, judged the
+ *   way CoDel judges a queue): when the loop falls behind, requests queue in the kernel where nothing
+ *   sees them and every answer slows down. The signal is the *smallest* delay of the loop's timer over
+ *   a sample interval: a GC pause or a burst lifts the mean and the max, but only a loop that was late
+ *   the whole interval lifts the minimum. While it is over its limit, the share of requests admitted
+ *   is cut by a factor each interval; while under, it climbs back by a step (AIMD), so that the work
  *   taken plus the cheap refusals fit the CPU and the accepted rate stays near its peak instead of
  *   switching between all and nothing.
  *
@@ -20,8 +22,12 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
 /** Where the event-loop delay comes from. */
 export interface DelaySampler {
-  /** Mean event-loop delay since the previous call, in ms (lateness only, not the timer interval). */
-  takeMeanDelayMs(): number;
+  /**
+   * The smallest lateness of the loop since the previous call, ms (0 when it kept time at least
+   * once). `elapsedMs` is the time since that call: a loop that never got round to its timer in it
+   * was late all of it.
+   */
+  takeStandingDelayMs(elapsedMs: number): number;
   /** Stops sampling. */
   close?(): void;
 }
@@ -36,11 +42,11 @@ export class EventLoopDelaySampler implements DelaySampler {
     this.histogram.enable();
   }
 
-  takeMeanDelayMs(): number {
-    // The histogram records the timer's whole interval; what exceeds the resolution is the lateness.
-    const mean = this.histogram.count > 0 ? this.histogram.mean / 1e6 - this.resolutionMs : 0;
+  takeStandingDelayMs(elapsedMs: number): number {
+    // The histogram records the whole interval between timer runs; lateness is what exceeds the resolution.
+    const least = this.histogram.count > 0 ? this.histogram.min / 1e6 : elapsedMs;
     this.histogram.reset();
-    return Math.max(0, mean);
+    return Math.max(0, least - this.resolutionMs);
   }
 
   close(): void {
@@ -51,7 +57,7 @@ export class EventLoopDelaySampler implements DelaySampler {
 export interface OverloadOptions {
   /** Most requests taken and not yet answered; 0 = no limit. */
   maxInFlightRequests: number;
-  /** Mean event-loop delay over a sample interval above which fewer requests are admitted; 0 = off. */
+  /** Smallest event-loop delay over a sample interval above which fewer requests are admitted; 0 = off. */
   maxEventLoopDelayMs: number;
   /** Seconds in the shed answer's Retry-After. */
   retryAfterSeconds: number;
@@ -111,7 +117,7 @@ export class OverloadGuard {
     return this.ratio;
   }
 
-  /** The mean event-loop delay of the last sample, ms. */
+  /** The standing event-loop delay of the last sample, ms. */
   get eventLoopDelayMs(): number {
     return this.lastDelayMs;
   }
@@ -149,7 +155,7 @@ export class OverloadGuard {
     const elapsed = now - this.lastSampleMs;
     if (elapsed < this.intervalMs) return;
     this.lastSampleMs = now;
-    const delay = (this.sampler as DelaySampler).takeMeanDelayMs();
+    const delay = (this.sampler as DelaySampler).takeStandingDelayMs(elapsed);
     this.lastDelayMs = delay;
     if (delay > this.maxDelayMs) {
       this.ratio = Math.max(this.minRatio, this.ratio * this.decrease);

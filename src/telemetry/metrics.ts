@@ -158,7 +158,8 @@ export class PipelineMetrics {
       description: 'Webhook requests taken by the overload guard and not yet answered.',
     });
     const ratio = meter.createObservableGauge('webhook_admission_ratio', {
-      description: 'Share of webhook requests the overload guard admits now (1 = all; below 1 the rest get 503 overloaded).',
+      description:
+        'Share of webhook requests the overload guard admits now (1 = all; below 1 the rest get 503 overloaded).',
     });
     meter.addBatchObservableCallback(
       (result) => {

@@ -56,7 +56,7 @@ describe('loadConfig', () => {
     assert.equal(config.sqsEndpoint, undefined);
     // CONTRACT §12: shedding is on by default.
     assert.equal(config.overloadMaxInFlightRequests, 1000);
-    assert.equal(config.overloadMaxEventLoopDelayMs, 40);
+    assert.equal(config.overloadMaxEventLoopDelayMs, 20);
     assert.equal(config.overloadRetryAfterSeconds, 1);
   });
 
@@ -70,7 +70,10 @@ describe('loadConfig', () => {
     assert.equal(config.overloadMaxInFlightRequests, 0);
     assert.equal(config.overloadMaxEventLoopDelayMs, 25);
     assert.equal(config.overloadRetryAfterSeconds, 3);
-    assert.throws(() => load({ SQS_QUEUE_URL: QUEUE_URL, OVERLOAD_RETRY_AFTER_SECONDS: '0' }), /OVERLOAD_RETRY_AFTER_SECONDS/);
+    assert.throws(
+      () => load({ SQS_QUEUE_URL: QUEUE_URL, OVERLOAD_RETRY_AFTER_SECONDS: '0' }),
+      /OVERLOAD_RETRY_AFTER_SECONDS/,
+    );
   });
 
   test('environment variables override the files, coerced to the setting type', () => {

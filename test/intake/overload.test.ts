@@ -7,7 +7,7 @@ function rig(options: Partial<OverloadOptions> = {}) {
   const clock = { ms: 0 };
   const delays = { next: 0, taken: 0 };
   const sampler: DelaySampler = {
-    takeMeanDelayMs: () => {
+    takeStandingDelayMs: () => {
       delays.taken += 1;
       return delays.next;
     },
@@ -115,7 +115,7 @@ describe('OverloadGuard', () => {
 
   test('with the delay signal off it never samples and only the in-flight cap sheds', () => {
     const sampler: DelaySampler = {
-      takeMeanDelayMs: () => assert.fail('sampled with maxEventLoopDelayMs 0'),
+      takeStandingDelayMs: () => assert.fail('sampled with maxEventLoopDelayMs 0'),
     };
     const clock = { ms: 0 };
     const guard = new OverloadGuard({
