@@ -384,14 +384,16 @@ async function warmUp(load: LoadOptions, target: Target): Promise<void> {
   rmSync(resultsFile, { force: true });
   rmSync(targetsFile, { force: true });
   await waitForDrain(target.running.url, before, options.drainTimeoutMs);
+  // A cold process (JIT) sheds part of its first seconds with 503 overloaded: answered, not broken.
+  const answered = r.success + (r.status_codes['503'] ?? 0) / Math.max(1, r.requests);
   if (r.success < 0.99) {
     log(
       `warm-up of ${target.name} at ${rate}/s: ${(r.success * 100).toFixed(1)}% success ` +
         `(${JSON.stringify(r.status_codes)}): the machine is busy, or the target is slow to start`,
     );
   }
-  // Below half, the target is broken rather than slow: stop before recording nonsense.
-  if (r.success < 0.5) {
+  // Below half answered, the target is broken rather than slow: stop before recording nonsense.
+  if (answered < 0.5) {
     throw new Error(
       `warm-up of ${target.name} at ${rate}/s got ${(r.success * 100).toFixed(1)}% success ` +
         `(${JSON.stringify(r.status_codes)}; ${(r.errors ?? []).slice(0, 2).join(' | ')}); see ${target.running.logFile}`,

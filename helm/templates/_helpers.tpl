@@ -111,6 +111,7 @@ httpKeepAliveTimeoutMs: HTTP_KEEPALIVE_TIMEOUT_MS
 httpMaxHeadersCount: HTTP_MAX_HEADERS
 overloadMaxInFlightRequests: OVERLOAD_MAX_IN_FLIGHT_REQUESTS
 overloadMaxEventLoopDelayMs: OVERLOAD_MAX_EVENT_LOOP_DELAY_MS
+overloadMinEventLoopUtilization: OVERLOAD_MIN_EVENT_LOOP_UTILIZATION
 overloadRetryAfterSeconds: OVERLOAD_RETRY_AFTER_SECONDS
 {{- end }}
 

@@ -133,6 +133,12 @@ export const ConfigSchema = Type.Object(
       description:
         'Standing event-loop delay (the least over 100 ms) above which a shrinking share of webhook requests is answered 503 overloaded; 0 = off.',
     }),
+    overloadMinEventLoopUtilization: Type.Number({
+      minimum: 0,
+      maximum: 1,
+      description:
+        'The event-loop delay counts as overload only when the loop was also busy at least this share of the interval (a loop late because other processes took the CPU is not overloaded).',
+    }),
     overloadRetryAfterSeconds: Type.Integer({
       minimum: 1,
       maximum: 3600,
@@ -185,6 +191,7 @@ export const ENVIRONMENT = {
   HTTP_MAX_HEADERS: 'httpMaxHeadersCount',
   OVERLOAD_MAX_IN_FLIGHT_REQUESTS: 'overloadMaxInFlightRequests',
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: 'overloadMaxEventLoopDelayMs',
+  OVERLOAD_MIN_EVENT_LOOP_UTILIZATION: 'overloadMinEventLoopUtilization',
   OVERLOAD_RETRY_AFTER_SECONDS: 'overloadRetryAfterSeconds',
 } as const satisfies Record<string, keyof Config>;
 

@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
 
 /**
  * Admission control for the webhook route (CONTRACT §12): decides, before Koa and the body reader
@@ -11,7 +11,10 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
  *   way CoDel judges a queue): when the loop falls behind, requests queue in the kernel where nothing
  *   sees them and every answer slows down. The signal is the *smallest* delay of the loop's timer over
  *   a sample interval: a GC pause or a burst lifts the mean and the max, but only a loop that was late
- *   the whole interval lifts the minimum. While it is over its limit, the share of requests admitted
+ *   the whole interval lifts the minimum. A loop can also be late because the machine's CPU went to
+ *   other processes: then it mostly waits for the CPU, not on its own work, so the delay counts only
+ *   when the loop was also busy (event-loop utilization) most of the interval. While both say
+ *   overloaded, the share of requests admitted
  *   is cut by a factor each interval; while under, it climbs back by a step (AIMD), so that the work
  *   taken plus the cheap refusals fit the CPU and the accepted rate stays near its peak instead of
  *   switching between all and nothing.
@@ -20,33 +23,45 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
  * injectable for tests.
  */
 
-/** Where the event-loop delay comes from. */
-export interface DelaySampler {
+/** One sample interval of the event loop. */
+export interface LoopSample {
+  /** The smallest lateness of the loop's timer in the interval, ms (0 when it kept time at least once). */
+  standingDelayMs: number;
+  /** Share of the interval the loop was busy (not waiting for I/O), 0..1. */
+  utilization: number;
+}
+
+/** Where the event-loop signals come from. */
+export interface LoopSampler {
   /**
-   * The smallest lateness of the loop since the previous call, ms (0 when it kept time at least
-   * once). `elapsedMs` is the time since that call: a loop that never got round to its timer in it
-   * was late all of it.
+   * The interval since the previous call. `elapsedMs` is its length: a loop that never got round to
+   * its timer in it was late all of it.
    */
-  takeStandingDelayMs(elapsedMs: number): number;
+  take(elapsedMs: number): LoopSample;
   /** Stops sampling. */
   close?(): void;
 }
 
-/** perf_hooks' event-loop delay histogram, read and reset once per sample. */
-export class EventLoopDelaySampler implements DelaySampler {
+/** perf_hooks' event-loop delay histogram and utilization, read (and reset) once per sample. */
+export class EventLoopSampler implements LoopSampler {
   private readonly histogram: IntervalHistogram;
+  private lastUtilization: EventLoopUtilization;
 
   /** @param resolutionMs the timer interval of the histogram. Default: 10 (under-pressure's). */
   constructor(private readonly resolutionMs = 10) {
     this.histogram = monitorEventLoopDelay({ resolution: resolutionMs });
     this.histogram.enable();
+    this.lastUtilization = performance.eventLoopUtilization();
   }
 
-  takeStandingDelayMs(elapsedMs: number): number {
+  take(elapsedMs: number): LoopSample {
     // The histogram records the whole interval between timer runs; lateness is what exceeds the resolution.
     const least = this.histogram.count > 0 ? this.histogram.min / 1e6 : elapsedMs;
     this.histogram.reset();
-    return Math.max(0, least - this.resolutionMs);
+    const now = performance.eventLoopUtilization();
+    const utilization = performance.eventLoopUtilization(now, this.lastUtilization).utilization;
+    this.lastUtilization = now;
+    return { standingDelayMs: Math.max(0, least - this.resolutionMs), utilization };
   }
 
   close(): void {
@@ -59,6 +74,8 @@ export interface OverloadOptions {
   maxInFlightRequests: number;
   /** Smallest event-loop delay over a sample interval above which fewer requests are admitted; 0 = off. */
   maxEventLoopDelayMs: number;
+  /** The delay counts only when the loop was busy at least this share of the interval. Default: 0.9. */
+  minEventLoopUtilization?: number;
   /** Seconds in the shed answer's Retry-After. */
   retryAfterSeconds: number;
   /** How often the delay is sampled and the admitted share adjusted. Default: 100. */
@@ -69,8 +86,8 @@ export interface OverloadOptions {
   increaseStep?: number;
   /** The admitted share never falls below this, so the service keeps working (and measuring). Default: 0.05. */
   minAdmitRatio?: number;
-  /** Default: an {@link EventLoopDelaySampler}, made only when `maxEventLoopDelayMs` > 0. */
-  sampler?: DelaySampler;
+  /** Default: an {@link EventLoopSampler}, made only when `maxEventLoopDelayMs` > 0. */
+  sampler?: LoopSampler;
   /** Monotonic clock in ms. Default: performance.now. */
   now?: () => number;
 }
@@ -86,13 +103,14 @@ export class OverloadGuard {
   private readonly decrease: number;
   private readonly increase: number;
   private readonly minRatio: number;
-  private readonly sampler: DelaySampler | undefined;
+  private readonly minUtilization: number;
+  private readonly sampler: LoopSampler | undefined;
   private readonly now: () => number;
   private inFlightCount = 0;
   private ratio = 1;
   private credit = 0;
   private lastSampleMs: number;
-  private lastDelayMs = 0;
+  private lastSample: LoopSample = { standingDelayMs: 0, utilization: 0 };
 
   constructor(options: OverloadOptions) {
     this.maxInFlight = options.maxInFlightRequests;
@@ -102,8 +120,9 @@ export class OverloadGuard {
     this.decrease = options.decreaseFactor ?? 0.7;
     this.increase = options.increaseStep ?? 0.05;
     this.minRatio = options.minAdmitRatio ?? 0.05;
+    this.minUtilization = options.minEventLoopUtilization ?? 0.9;
     this.now = options.now ?? (() => performance.now());
-    this.sampler = this.maxDelayMs > 0 ? (options.sampler ?? new EventLoopDelaySampler()) : undefined;
+    this.sampler = this.maxDelayMs > 0 ? (options.sampler ?? new EventLoopSampler()) : undefined;
     this.lastSampleMs = this.now();
   }
 
@@ -117,9 +136,9 @@ export class OverloadGuard {
     return this.ratio;
   }
 
-  /** The standing event-loop delay of the last sample, ms. */
-  get eventLoopDelayMs(): number {
-    return this.lastDelayMs;
+  /** The event loop's last sample interval. */
+  get loop(): LoopSample {
+    return this.lastSample;
   }
 
   /**
@@ -149,15 +168,15 @@ export class OverloadGuard {
     this.sampler?.close?.();
   }
 
-  /** Once per sample interval: cut the admitted share while the loop is late, raise it while it is not. */
+  /** Once per sample interval: cut the admitted share while the loop is late and busy, raise it otherwise. */
   private adjust(): void {
     const now = this.now();
     const elapsed = now - this.lastSampleMs;
     if (elapsed < this.intervalMs) return;
     this.lastSampleMs = now;
-    const delay = (this.sampler as DelaySampler).takeStandingDelayMs(elapsed);
-    this.lastDelayMs = delay;
-    if (delay > this.maxDelayMs) {
+    const sample = (this.sampler as LoopSampler).take(elapsed);
+    this.lastSample = sample;
+    if (sample.standingDelayMs > this.maxDelayMs && sample.utilization >= this.minUtilization) {
       this.ratio = Math.max(this.minRatio, this.ratio * this.decrease);
     } else {
       // Idle intervals (no request arrived to sample them) count as calm ones.

@@ -57,6 +57,7 @@ describe('loadConfig', () => {
     // CONTRACT §12: shedding is on by default.
     assert.equal(config.overloadMaxInFlightRequests, 1000);
     assert.equal(config.overloadMaxEventLoopDelayMs, 20);
+    assert.equal(config.overloadMinEventLoopUtilization, 0.9);
     assert.equal(config.overloadRetryAfterSeconds, 1);
   });
 

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { OverloadGuard, type DelaySampler, type OverloadOptions } from '../../src/intake/overload.js';
+import { OverloadGuard, type LoopSampler, type OverloadOptions } from '../../src/intake/overload.js';
 
 /** A guard on a fake clock, fed event-loop delays by hand (one value per sample taken). */
 function rig(options: Partial<OverloadOptions> = {}) {
   const clock = { ms: 0 };
-  const delays = { next: 0, taken: 0 };
-  const sampler: DelaySampler = {
-    takeStandingDelayMs: () => {
+  const delays = { next: 0, utilization: 1, taken: 0 };
+  const sampler: LoopSampler = {
+    take: () => {
       delays.taken += 1;
-      return delays.next;
+      return { standingDelayMs: delays.next, utilization: delays.utilization };
     },
   };
   const guard = new OverloadGuard({
@@ -64,11 +64,22 @@ describe('OverloadGuard', () => {
     const { guard, interval } = rig({ decreaseFactor: 0.5, minAdmitRatio: 0.1 });
     interval(80);
     assert.equal(guard.admitRatio, 0.5);
-    assert.equal(guard.eventLoopDelayMs, 80);
+    assert.equal(guard.loop.standingDelayMs, 80);
     interval(80);
     assert.equal(guard.admitRatio, 0.25);
     for (let i = 0; i < 10; i += 1) interval(80);
     assert.equal(guard.admitRatio, 0.1, 'never below minAdmitRatio');
+  });
+
+  test('a late loop that was mostly idle (the CPU went to other processes) sheds nothing', () => {
+    const { guard, interval, delays, offer } = rig({ minEventLoopUtilization: 0.9 });
+    delays.utilization = 0.4;
+    for (let i = 0; i < 10; i += 1) interval(200);
+    assert.equal(guard.admitRatio, 1);
+    assert.equal(offer(100), 100);
+    delays.utilization = 0.95;
+    interval(200);
+    assert.ok(guard.admitRatio < 1, 'busy and late: overloaded');
   });
 
   test('samples the delay once per interval, however many requests arrive in it', () => {
@@ -114,8 +125,8 @@ describe('OverloadGuard', () => {
   });
 
   test('with the delay signal off it never samples and only the in-flight cap sheds', () => {
-    const sampler: DelaySampler = {
-      takeStandingDelayMs: () => assert.fail('sampled with maxEventLoopDelayMs 0'),
+    const sampler: LoopSampler = {
+      take: () => assert.fail('sampled with maxEventLoopDelayMs 0'),
     };
     const clock = { ms: 0 };
     const guard = new OverloadGuard({

@@ -145,7 +145,6 @@ describe('overload (CONTRACT §12), vegeta against the built service on ElasticM
         maxBodyBytes: keepBodies ? -1 : 0,
       });
       const step = summarise(rate, durationMs, await hits(vegeta, outputFile));
-      process.stderr.write(`DEBUG ${line(step)}\n`);
       rmSync(outputFile, { force: true });
       rmSync(targetsFile, { force: true });
       return step;
