@@ -80,9 +80,9 @@ export interface OverloadOptions {
   retryAfterSeconds: number;
   /** How often the delay is sampled and the admitted share adjusted. Default: 100. */
   sampleIntervalMs?: number;
-  /** Factor applied to the admitted share when the delay is over its limit. Default: 0.7. */
+  /** Factor applied to the admitted share when the delay is over its limit. Default: 0.8. */
   decreaseFactor?: number;
-  /** Added to the admitted share for each interval under the limit. Default: 0.05. */
+  /** Added to the admitted share for each interval under the limit. Default: 0.1. */
   increaseStep?: number;
   /** The admitted share never falls below this, so the service keeps working (and measuring). Default: 0.05. */
   minAdmitRatio?: number;
@@ -117,8 +117,8 @@ export class OverloadGuard {
     this.maxDelayMs = options.maxEventLoopDelayMs;
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.intervalMs = options.sampleIntervalMs ?? 100;
-    this.decrease = options.decreaseFactor ?? 0.7;
-    this.increase = options.increaseStep ?? 0.05;
+    this.decrease = options.decreaseFactor ?? 0.8;
+    this.increase = options.increaseStep ?? 0.1;
     this.minRatio = options.minAdmitRatio ?? 0.05;
     this.minUtilization = options.minEventLoopUtilization ?? 0.9;
     this.now = options.now ?? (() => performance.now());
