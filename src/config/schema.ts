@@ -131,7 +131,7 @@ export const ConfigSchema = Type.Object(
       minimum: 0,
       maximum: 10000,
       description:
-        'Standing event-loop delay (the least over 100 ms) above which a shrinking share of webhook requests is answered 503 overloaded; 0 = off.',
+        'Median event-loop delay over 100 ms above which a shrinking share of webhook requests is answered 503 overloaded; 0 = off.',
     }),
     overloadMinEventLoopUtilization: Type.Number({
       minimum: 0,

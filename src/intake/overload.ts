@@ -7,11 +7,13 @@ import { monitorEventLoopDelay, performance, type EventLoopUtilization, type Int
  * - **In-flight requests** (Netflix concurrency-limits, Envoy's `max_active_requests`): a hard cap on
  *   requests taken and not yet answered. It bounds memory and the wait of requests that are parked on
  *   I/O (journal fsync, `confirmed` ack mode), where the event loop stays idle while work piles up.
- * - **A standing event-loop delay** (@fastify/under-pressure, Envoy's overload manager, judged the
- *   way CoDel judges a queue): when the loop falls behind, requests queue in the kernel where nothing
- *   sees them and every answer slows down. The signal is the *smallest* delay of the loop's timer over
- *   a sample interval: a GC pause or a burst lifts the mean and the max, but only a loop that was late
- *   the whole interval lifts the minimum. A loop can also be late because the machine's CPU went to
+ * - **Event-loop delay** (@fastify/under-pressure, Envoy's overload manager): when the loop falls
+ *   behind, requests queue in the kernel where nothing sees them and every answer slows down. The
+ *   signal is the *median* lateness of the loop's timer over a sample interval: one GC pause lifts
+ *   the mean and the max, not the median, while a loop that is behind most of the interval lifts it.
+ *   (The minimum, CoDel's reading of a standing queue, missed real overload: a saturated HTTP loop
+ *   alternates long and short turns, and at twice its ceiling the minimum stayed low while answers
+ *   took two seconds.) A loop can also be late because the machine's CPU went to
  *   other processes: then it mostly waits for the CPU, not on its own work, so the delay counts only
  *   when the loop was also busy (event-loop utilization) most of the interval. While both say
  *   overloaded, the share of requests admitted
@@ -25,8 +27,8 @@ import { monitorEventLoopDelay, performance, type EventLoopUtilization, type Int
 
 /** One sample interval of the event loop. */
 export interface LoopSample {
-  /** The smallest lateness of the loop's timer in the interval, ms (0 when it kept time at least once). */
-  standingDelayMs: number;
+  /** The median lateness of the loop's timer in the interval, ms. */
+  delayMs: number;
   /** Share of the interval the loop was busy (not waiting for I/O), 0..1. */
   utilization: number;
 }
@@ -56,12 +58,12 @@ export class EventLoopSampler implements LoopSampler {
 
   take(elapsedMs: number): LoopSample {
     // The histogram records the whole interval between timer runs; lateness is what exceeds the resolution.
-    const least = this.histogram.count > 0 ? this.histogram.min / 1e6 : elapsedMs;
+    const median = this.histogram.count > 0 ? this.histogram.percentile(50) / 1e6 : elapsedMs;
     this.histogram.reset();
     const now = performance.eventLoopUtilization();
     const utilization = performance.eventLoopUtilization(now, this.lastUtilization).utilization;
     this.lastUtilization = now;
-    return { standingDelayMs: Math.max(0, least - this.resolutionMs), utilization };
+    return { delayMs: Math.max(0, median - this.resolutionMs), utilization };
   }
 
   close(): void {
@@ -72,7 +74,7 @@ export class EventLoopSampler implements LoopSampler {
 export interface OverloadOptions {
   /** Most requests taken and not yet answered; 0 = no limit. */
   maxInFlightRequests: number;
-  /** Smallest event-loop delay over a sample interval above which fewer requests are admitted; 0 = off. */
+  /** Median event-loop delay over a sample interval above which fewer requests are admitted; 0 = off. */
   maxEventLoopDelayMs: number;
   /** The delay counts only when the loop was busy at least this share of the interval. Default: 0.9. */
   minEventLoopUtilization?: number;
@@ -116,7 +118,7 @@ export class OverloadGuard {
   private ratio = 1;
   private credit = 0;
   private lastSampleMs: number;
-  private lastSample: LoopSample = { standingDelayMs: 0, utilization: 0 };
+  private lastSample: LoopSample = { delayMs: 0, utilization: 0 };
 
   constructor(options: OverloadOptions) {
     this.maxInFlight = options.maxInFlightRequests;
@@ -182,7 +184,7 @@ export class OverloadGuard {
     this.lastSampleMs = now;
     const sample = (this.sampler as LoopSampler).take(elapsed);
     this.lastSample = sample;
-    if (sample.standingDelayMs > this.maxDelayMs && sample.utilization >= this.minUtilization) {
+    if (sample.delayMs > this.maxDelayMs && sample.utilization >= this.minUtilization) {
       this.ratio = Math.max(this.minRatio, this.ratio * this.decrease);
     } else {
       // Idle intervals (no request arrived to sample them) count as calm ones.

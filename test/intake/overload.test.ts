@@ -9,7 +9,7 @@ function rig(options: Partial<OverloadOptions> = {}) {
   const sampler: LoopSampler = {
     take: () => {
       delays.taken += 1;
-      return { standingDelayMs: delays.next, utilization: delays.utilization };
+      return { delayMs: delays.next, utilization: delays.utilization };
     },
   };
   const guard = new OverloadGuard({
@@ -64,7 +64,7 @@ describe('OverloadGuard', () => {
     const { guard, interval } = rig({ decreaseFactor: 0.5, minAdmitRatio: 0.1 });
     interval(80);
     assert.equal(guard.admitRatio, 0.5);
-    assert.equal(guard.loop.standingDelayMs, 80);
+    assert.equal(guard.loop.delayMs, 80);
     interval(80);
     assert.equal(guard.admitRatio, 0.25);
     for (let i = 0; i < 10; i += 1) interval(80);
