@@ -194,3 +194,19 @@ export class OverloadGuard {
     }
   }
 }
+
+/** The guard the settings ask for (OVERLOAD_*), or none when both signals are off. */
+export function overloadGuardFrom(config: {
+  overloadMaxInFlightRequests: number;
+  overloadMaxEventLoopDelayMs: number;
+  overloadMinEventLoopUtilization: number;
+  overloadRetryAfterSeconds: number;
+}): OverloadGuard | undefined {
+  if (config.overloadMaxInFlightRequests <= 0 && config.overloadMaxEventLoopDelayMs <= 0) return undefined;
+  return new OverloadGuard({
+    maxInFlightRequests: config.overloadMaxInFlightRequests,
+    maxEventLoopDelayMs: config.overloadMaxEventLoopDelayMs,
+    minEventLoopUtilization: config.overloadMinEventLoopUtilization,
+    retryAfterSeconds: config.overloadRetryAfterSeconds,
+  });
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { OverloadGuard, type LoopSampler, type OverloadOptions } from '../../src/intake/overload.js';
+import { OverloadGuard, overloadGuardFrom, type LoopSampler, type OverloadOptions } from '../../src/intake/overload.js';
 
 /** A guard on a fake clock, fed event-loop delays by hand (one value per sample taken). */
 function rig(options: Partial<OverloadOptions> = {}) {
@@ -148,5 +148,21 @@ describe('OverloadGuard', () => {
     assert.equal(guard.inFlight, 0);
     assert.equal(guard.admit(), undefined);
     assert.equal(guard.admit(), 'in_flight');
+  });
+
+  test('overloadGuardFrom: none when both signals are off; the in-flight cap alone makes no sampler', () => {
+    const settings = {
+      overloadMaxInFlightRequests: 0,
+      overloadMaxEventLoopDelayMs: 0,
+      overloadMinEventLoopUtilization: 0.9,
+      overloadRetryAfterSeconds: 2,
+    };
+    assert.equal(overloadGuardFrom(settings), undefined);
+    const capOnly = overloadGuardFrom({ ...settings, overloadMaxInFlightRequests: 1 });
+    assert.ok(capOnly);
+    assert.equal(capOnly.retryAfterSeconds, 2);
+    assert.equal(capOnly.admit(), undefined);
+    assert.equal(capOnly.admit(), 'in_flight');
+    capOnly.close();
   });
 });
