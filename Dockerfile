@@ -6,7 +6,7 @@
 # `docker stop` waits 10 s by default, less than the 20 s drain budget: use `docker stop -t 30`.
 
 # Node 24 LTS, the same release as package.json's "node" devDependency (what the tests run on);
-# test/helm/chart.test.ts keeps the two in step. Pin a digest (node:...@sha256:...) in your registry if you mirror it.
+# test/live/helm/dockerfile.test.ts keeps the two in step. Pin a digest (node:...@sha256:...) in your registry if you mirror it.
 ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
@@ -41,5 +41,6 @@ EXPOSE 3000
 # and the service exits by itself once drained. It starts no child processes, so nothing needs reaping.
 # The preload starts the OpenTelemetry SDK before any instrumented module loads.
 # --max-semi-space-size=4 (MB): V8's default young generation grows to tens of MB under load; 4 MB keeps
-# RSS with a full default buffer near 150 MB (bench/results) for about 2% more GC time.
+# RSS with a full default buffer at 155–160 MB for roughly 10–15% more CPU per request
+# (bench/results/2026-11-25-inline-sender.md, bench/results/2026-11-29-memory.md; docs/operations.md, Memory).
 CMD ["node", "--enable-source-maps", "--max-semi-space-size=4", "--require", "./dist/src/telemetry/preload.js", "dist/src/main.js"]

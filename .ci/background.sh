@@ -1,4 +1,5 @@
-# Shared by .ci/localstack.sh and otel/jaeger.sh: wait for a background service, and stop it.
+# Shared by .ci/localstack.sh, .ci/tools.sh and otel/jaeger.sh: wait for a background service, stop it, and
+# show progress on a long step.
 # Source it; the caller defines `up` (exit 0 when the service answers).
 
 # wait_ready NAME PIDFILE LOG SECONDS: polls `up` every 0.5 s; fails early if the process died.
@@ -27,4 +28,27 @@ stop_pidfile() {
   done
   kill -9 "$pid" 2>/dev/null || true
   rm -f "$pidfile"
+}
+
+# with_progress WHAT CMD...: runs CMD in the foreground and, while it runs, prints
+# "WHAT: still working (N min)" every minute, so a long build (go build: minutes) never leaves a silent screen.
+with_progress() {
+  local what=$1 ticker rc=0
+  shift
+  (
+    minutes=0 nap=
+    trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+    while true; do
+      sleep 60 &
+      nap=$!
+      wait "$nap"
+      minutes=$((minutes + 1))
+      echo "$what: still working (${minutes} min)" >&2
+    done
+  ) &
+  ticker=$!
+  "$@" || rc=$?
+  kill "$ticker" 2>/dev/null || true
+  wait "$ticker" 2>/dev/null || true
+  return "$rc"
 }

@@ -8,6 +8,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+bash .ci/preflight.sh --local
 bash .ci/ensure-node-deps.sh
 npm run --silent build
 bash .ci/localstack.sh start

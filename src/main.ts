@@ -3,10 +3,10 @@ import path from 'node:path';
 import { trace } from '@opentelemetry/api';
 import { ConfigError, loadConfig, redactConfig, type Config } from './config/index.js';
 import { OtelBatchTracer } from './delivery/index.js';
-import { Service } from './service.js';
+import { Service } from './service/index.js';
 import { ServiceMetrics, createLogger, telemetry } from './telemetry/index.js';
 
-/** The only file that reads the environment: it loads the config, wires the service and owns signals. */
+/** The process's entry point: it loads the config from the environment, wires the service and owns signals and exit codes. */
 async function main(): Promise<void> {
   let config: Config;
   try {

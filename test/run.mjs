@@ -137,11 +137,12 @@ function runTests(files, { unit = false, watch = false } = {}) {
 }
 
 function ensureTools() {
-  // helm, kubernetes-validate, jaeger and vegeta, into .cache/bin; quick when already there.
+  // valkey-server, kubernetes-validate, helm, jaeger, vegeta and promtool, into .cache/bin; quick when already
+  // there. The first time, the Go builds take minutes (the preflight said so; each prints progress).
   const result = spawnSync('bash', [path.join(root, '.ci/tools.sh')], { stdio: 'inherit' });
   if (result.status !== 0) {
     throw new Error(
-      'the test tools could not be installed: run `.ci/tools.sh` and read its message (needs Go and Python).',
+      'the test tools could not be installed: run `.ci/tools.sh` and read its message (needs Go and python3 with venv; `bash .ci/preflight.sh` lists what is missing).',
     );
   }
   process.env.PATH = `${path.join(root, '.cache/bin')}${path.delimiter}${process.env.PATH ?? ''}`;

@@ -9,12 +9,7 @@ export {
   type CallFailureAction,
   type EntryFailureAction,
 } from './classify.js';
-export {
-  BatchDelivery,
-  type BatchDeliveryOptions,
-  type DeliveryLedger,
-  type CallSample,
-  type ShutdownLoss,
-} from './delivery.js';
+export { BatchDelivery } from './delivery.js';
+export type { BatchDeliveryOptions, CallSample, DeliveryLedger, ShutdownLoss } from './types.js';
 export { OtelBatchTracer, type OtelBatchTracerOptions } from './otel-tracer.js';
 export { NoopBatchTracer, type BatchTracer } from './tracing.js';

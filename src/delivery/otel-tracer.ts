@@ -16,7 +16,7 @@ import { ATTR_ERROR_TYPE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT } from '@opentel
 import type { PendingInvoice } from '../buffer/index.js';
 import type { BatchTracer } from './tracing.js';
 import { errorCode } from './classify.js';
-import type { BatchResult } from '../sender/types.js';
+import type { BatchResult } from '../sender/index.js';
 import { keepCarrierContext } from '../telemetry/index.js';
 
 // Messaging semantic conventions (still "development" upstream, so copied here rather than imported

@@ -5,12 +5,10 @@ import Koa from 'koa';
 import { koaBody } from 'koa-body';
 import type { Logger } from 'pino';
 import type { PipelineMetrics } from '../telemetry/metrics.js';
-import { shapeErrors } from './errors.js';
+import { shapeErrors, tooManyHeaders } from './errors.js';
 import type { Intake } from './intake.js';
 import { OPENAPI_PATH } from './openapi.js';
-import type { OverloadGuard } from './overload.js';
 import { requestId } from './request-id.js';
-import { guardRoute } from './shed.js';
 
 /** What /readyz reports. */
 export interface Readiness {
@@ -38,30 +36,14 @@ export interface AppOptions {
   metrics: PipelineMetrics;
   /** Largest accepted body in bytes. */
   bodyLimitBytes: number;
+  /** Most header fields a request may carry; more: 431 (the server sets no count limit of its own). */
+  maxHeaders: number;
   /** Readiness, leaving out the checks a probe excluded. */
   readiness: (exclude: ReadonlySet<ReadinessCheck>) => Readiness;
   /** The OpenAPI document served at {@link OPENAPI_PATH}. */
   openApi: Record<string, unknown>;
   /** Serves /metrics on the raw Node response. */
   serveMetrics: (ctx: Koa.Context) => void;
-  /** Sheds the webhook route's excess before Koa runs (src/intake/shed.ts). Default: none. */
-  overload?: OverloadGuard | undefined;
-}
-
-/** Koa whose request handler has the overload guard in front of it, when there is one. */
-class IntakeApp extends Koa {
-  constructor(
-    private readonly guarded: Omit<Parameters<typeof guardRoute>[1], 'guard'> & { guard: OverloadGuard | undefined },
-  ) {
-    super();
-  }
-
-  override callback(): ReturnType<Koa['callback']> {
-    const handle = super.callback();
-    const { guard } = this.guarded;
-    if (guard === undefined) return handle;
-    return guardRoute(handle, { ...this.guarded, guard }) as ReturnType<Koa['callback']>;
-  }
 }
 
 export const WEBHOOK_PATH = '/webhooks/invoice';
@@ -82,7 +64,7 @@ async function nameRoute(ctx: Koa.Context, next: Koa.Next): Promise<void> {
  * answer is documented for users in docs/api.md (and docs/openapi.json).
  */
 export function createApp(options: AppOptions): Koa {
-  const app = new IntakeApp({ guard: options.overload, path: WEBHOOK_PATH, metrics: options.metrics });
+  const app = new Koa();
   app.proxy = false;
   // Errors are answered by shapeErrors; Koa's own handler only sees what escapes it (nothing should).
   app.silent = true;
@@ -120,6 +102,10 @@ export function createApp(options: AppOptions): Koa {
 
   app.use(requestId);
   app.use(shapeErrors(options.logger, options.metrics));
+  app.use(async (ctx, next) => {
+    if (ctx.req.rawHeaders.length / 2 > options.maxHeaders) throw tooManyHeaders(options.maxHeaders);
+    await next();
+  });
   app.use(router.routes());
   // Sets 405 + Allow (and answers OPTIONS); shapeErrors gives the 405 its JSON body.
   app.use(router.allowedMethods());

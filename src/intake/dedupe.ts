@@ -1,4 +1,5 @@
-import type { DedupeWindow } from './intake.js';
+// The in-process dedupe window: remembers accepted ids for a while, bounded in time and count.
+import type { DedupeWindow } from './types.js';
 
 export interface TtlDedupeWindowOptions {
   /** How long an accepted invoice id is remembered, from its first acceptance. Must be > 0. */
@@ -17,10 +18,6 @@ export interface TtlDedupeWindowOptions {
  * are always at the front and each call evicts them from there (O(1) amortised). When `maxEntries` ids
  * are held, the oldest is evicted even if it has not expired: under extreme load the effective window
  * gets shorter rather than memory growing.
- *
- * Memory: about 100 bytes of heap per remembered 30-character id, the id string included (~45 B the
- * string, ~55 B the Map slot and its timestamp). Measured on Node 24 x64: 100k ids took 9.7 MiB of
- * heapUsed after a forced GC, so the default DEDUPE_MAX_ENTRIES (100000) caps it near 10 MB.
  */
 export class TtlDedupeWindow implements DedupeWindow {
   private readonly windowMs: number;

@@ -33,6 +33,13 @@ export const unsupportedMediaType = (contentType: string | undefined): IntakeErr
     { metricReason: 'unsupported_media_type' },
   );
 
+export const tooManyHeaders = (limit: number): IntakeError =>
+  new IntakeError(
+    431,
+    'request_header_fields_too_large',
+    `a request may carry at most ${limit} header fields (HTTP_MAX_HEADERS)`,
+  );
+
 export const unsupportedEncoding = (encoding: string): IntakeError =>
   new IntakeError(
     415,

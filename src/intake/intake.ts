@@ -1,9 +1,7 @@
-import { SpanStatusCode, context, propagation, trace, type Tracer } from '@opentelemetry/api';
+// The intake handler: checks one webhook request step by step, then buffers the invoice and answers.
+import { SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
 import type { Context, Next } from 'koa';
-import type { Logger } from 'pino';
-import { newPendingInvoice, type DeliveryOutcome, type PendingInvoice, type RingBuffer } from '../buffer/index.js';
-import type { PipelineMetrics, RejectReason } from '../telemetry/metrics.js';
-import type { InvoiceValidator } from '../validation/index.js';
+import { newPendingInvoice, type DeliveryOutcome, type PendingInvoice } from '../buffer/index.js';
 import {
   IntakeError,
   invalidInvoice,
@@ -12,92 +10,27 @@ import {
   unsupportedEncoding,
   unsupportedMediaType,
 } from './errors.js';
-import { WEBHOOK_ID } from './standard-webhooks.js';
-
-/** What intake needs from the flusher. */
-export interface FlushSignal {
-  notify(): void;
-  retryAfterSeconds(): number;
-}
-
-/** Request headers by lower-case name, as Node gives them. */
-export type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>;
-
-/** Checks a request's signature over its raw body; throws an IntakeError (401) when it fails. */
-export interface SignatureCheck {
-  verify(rawBody: Buffer, headers: RequestHeaders): void;
-}
-
-/** The crash-safe journal, as intake needs it: an invoice is accepted only once its record is durable. */
-export interface IntakeJournal {
-  /** At its size limit: turn invoices away. */
-  readonly full: boolean;
-  /** Resolves once the entry's record is on disk (fdatasync'ed); rejects when it could not be written. */
-  append(entry: PendingInvoice): Promise<void>;
-}
-
-/** Remembers dedupe keys (invoice ids or webhook-ids) for a while, so repeats are answered without being sent again. */
-export interface DedupeWindow {
-  /** True when the key was seen inside the window; otherwise records it and returns false. */
-  seen(key: string): boolean | Promise<boolean>;
-  /** Forgets a key whose invoice was not accepted after all (e.g. the buffer was full). */
-  forget(key: string): void | Promise<void>;
-  /** Connects to a shared store, if any. */
-  start?(): Promise<void>;
-  /** Lets go of a shared store, if any. */
-  close?(): Promise<void>;
-}
-
-export interface IntakeOptions {
-  buffer: RingBuffer<PendingInvoice>;
-  flusher: FlushSignal;
-  validator: InvoiceValidator;
-  metrics: PipelineMetrics;
-  logger: Logger;
-  /** `buffered`: 202 once enqueued. `confirmed`: 200 once SQS acknowledged. Default: buffered. */
-  ackMode?: 'buffered' | 'confirmed';
-  /** confirmed mode: longest wait for SQS before answering 503. Default: 10000. */
-  confirmTimeoutMs?: number;
-  /** FIFO queues: invoice fields for MessageGroupId and MessageDeduplicationId. */
-  fifo?: { groupIdField: string; deduplicationIdField: string };
-  signature?: SignatureCheck;
-  dedupe?: DedupeWindow;
-  /**
-   * What identifies a repeat: the invoice `id`, or the Standard Webhooks `webhook-id` header (a sender's
-   * retry of the same message; a request without it is not checked for repeats). Default: invoice-id.
-   */
-  dedupeKey?: 'invoice-id' | 'webhook-id';
-  /** With the journal on: each invoice is written there before it is buffered and answered. Default: none. */
-  journal?: IntakeJournal;
-  tracer?: Tracer;
-  /** False while starting or shutting down. */
-  isAccepting: () => boolean;
-  /** Why intake is not accepting, for the 503. Default: shutting down. */
-  notAccepting?: () => { reason: string; metricReason: RejectReason };
-  /** Monotonic clock in ms. Default: performance.now. */
-  now?: () => number;
-}
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+import { decodeUtf8, isUtf8Charset, rawBytes, scalarField } from './body.js';
+import { WEBHOOK_ID, type IntakeJournal, type IntakeOptions } from './types.js';
 
 /**
  * The intake stage: checks the media type, the bytes, the signature, the JSON and the schema, then
  * puts the invoice in the buffer and answers. Nothing here waits for SQS (in buffered mode).
  */
 export class Intake {
-  private readonly o: IntakeOptions;
+  private readonly options: IntakeOptions;
   private readonly now: () => number;
   private lastFullLogMs = Number.NEGATIVE_INFINITY;
   private fullSinceLog = 0;
 
   constructor(options: IntakeOptions) {
-    this.o = options;
+    this.options = options;
     this.now = options.now ?? (() => performance.now());
   }
 
   /** Runs before the body is read: cheap refusals first. */
   readonly precheck = async (ctx: Context, next: Next): Promise<void> => {
-    if (!this.o.isAccepting()) throw this.notAccepting();
+    if (!this.options.isAccepting()) throw this.notAccepting();
     const type = ctx.get('Content-Type');
     if (!ctx.is('application/json') || !isUtf8Charset(type)) throw unsupportedMediaType(type);
     // The body is forwarded and signed exactly as received, so compressed bodies are refused up front.
@@ -110,23 +43,23 @@ export class Intake {
   readonly handle = async (ctx: Context): Promise<void> => {
     const requestId = ctx.state.requestId as string;
     const raw = rawBytes(ctx);
-    this.o.signature?.verify(raw, ctx.headers);
+    this.options.signature?.verify(raw, ctx.headers);
     // The Standard Webhooks message id, when the request has a sane one: a dedupe key and an SQS attribute.
     const idHeader = ctx.get('webhook-id');
     const webhookId = WEBHOOK_ID.test(idHeader) ? idHeader : undefined;
 
     let body: string;
     try {
-      body = strictUtf8.decode(raw);
+      body = decodeUtf8(raw);
     } catch {
       throw malformedJson('request body is not valid UTF-8');
     }
     const invoice = this.validate(body);
     const invoiceId = invoice.id as string;
-    const dedupeKey = this.o.dedupeKey === 'webhook-id' ? webhookId : invoiceId;
+    const dedupeKey = this.options.dedupeKey === 'webhook-id' ? webhookId : invoiceId;
 
-    if (dedupeKey !== undefined && this.o.dedupe !== undefined && (await this.o.dedupe.seen(dedupeKey))) {
-      this.o.metrics.duplicates.add(1);
+    if (dedupeKey !== undefined && this.options.dedupe !== undefined && (await this.options.dedupe.seen(dedupeKey))) {
+      this.options.metrics.duplicates.add(1);
       ctx.status = 202;
       ctx.body = { status: 'duplicate', id: invoiceId, requestId };
       return;
@@ -136,7 +69,7 @@ export class Intake {
     try {
       ({ outcome } = await this.enqueue(invoice, body, requestId, webhookId));
     } catch (error) {
-      if (dedupeKey !== undefined) await this.o.dedupe?.forget(dedupeKey); // not accepted: a retry is no repeat
+      if (dedupeKey !== undefined) await this.options.dedupe?.forget(dedupeKey); // not accepted: a retry is no repeat
       throw error;
     }
     if (outcome === undefined) {
@@ -151,7 +84,7 @@ export class Intake {
       return;
     }
     if (delivered.status === 'dead_lettered') {
-      if (dedupeKey !== undefined) await this.o.dedupe?.forget(dedupeKey); // refused for good: nothing is on its way
+      if (dedupeKey !== undefined) await this.options.dedupe?.forget(dedupeKey); // refused for good: nothing is on its way
       throw new IntakeError(
         422,
         'rejected_by_sqs',
@@ -161,11 +94,15 @@ export class Intake {
     }
     // Timed out or spilled at shutdown: the invoice is still on its way (or in the dead-letter file),
     // so the id stays in the dedupe window and a retry does not become a second copy.
-    throw unavailable(`not confirmed by SQS: ${delivered.reason}`, this.o.flusher.retryAfterSeconds(), 'not_delivered');
+    throw unavailable(
+      `not confirmed by SQS: ${delivered.reason}`,
+      this.options.flusher.retryAfterSeconds(),
+      'not_delivered',
+    );
   };
 
   private validate(body: string): Record<string, unknown> {
-    const span = this.o.tracer?.startSpan('validate');
+    const span = this.options.tracer?.startSpan('validate');
     try {
       let value: unknown;
       try {
@@ -180,7 +117,7 @@ export class Intake {
       }
       const id = (value as { id?: unknown }).id;
       if (typeof id === 'string') span?.setAttribute('invoice.id', id);
-      const result = this.o.validator.validate(value);
+      const result = this.options.validator.validate(value);
       if (!result.ok) {
         span?.setAttributes({
           'invoice.validation.outcome': 'invalid',
@@ -206,14 +143,14 @@ export class Intake {
     requestId: string,
     webhookId: string | undefined,
   ): Promise<{ outcome?: Promise<DeliveryOutcome> }> {
-    const span = this.o.tracer?.startSpan('enqueue');
+    const span = this.options.tracer?.startSpan('enqueue');
     try {
       const invoiceId = invoice.id as string;
       const attributes: Record<string, string> = { 'invoice-id': invoiceId, 'request-id': requestId };
       if (webhookId !== undefined) attributes['webhook-id'] = webhookId;
       // The accepting request's trace context travels with its own message (W3C traceparent/tracestate).
       propagation.inject(context.active(), attributes);
-      const fifo = this.o.fifo;
+      const fifo = this.options.fifo;
       const groupId = fifo ? scalarField(invoice, fifo.groupIdField) : undefined;
       const dedupId = fifo ? scalarField(invoice, fifo.deduplicationIdField) : undefined;
       const spanContext = trace.getActiveSpan()?.spanContext();
@@ -229,43 +166,43 @@ export class Intake {
       });
       // Checked again here: a request whose body was still arriving when shutdown began must not
       // slip into a buffer that has already been drained.
-      if (!this.o.isAccepting()) throw this.notAccepting();
-      if (this.o.journal?.full) {
+      if (!this.options.isAccepting()) throw this.notAccepting();
+      if (this.options.journal?.full) {
         span?.setAttribute('webhook.enqueue.outcome', 'journal_full');
-        throw unavailable('journal full (JOURNAL_MAX_BYTES)', this.o.flusher.retryAfterSeconds(), 'journal_full');
+        throw unavailable('journal full (JOURNAL_MAX_BYTES)', this.options.flusher.retryAfterSeconds(), 'journal_full');
       }
       // Room in the buffer is held before the journal write, so a journaled invoice always fits after it.
-      const pushed = this.o.buffer.reserve(entry.bytes);
-      span?.setAttribute('webhook.buffer.depth', this.o.buffer.size);
+      const pushed = this.options.buffer.reserve(entry.bytes);
+      span?.setAttribute('webhook.buffer.depth', this.options.buffer.size);
       if (pushed !== 'ok') {
         span?.setAttribute('webhook.enqueue.outcome', pushed);
         this.logBufferFull(pushed);
         throw unavailable(
           pushed === 'full' ? 'buffer full' : 'buffer byte budget exhausted',
-          this.o.flusher.retryAfterSeconds(),
+          this.options.flusher.retryAfterSeconds(),
           'buffer_full',
         );
       }
-      if (this.o.journal !== undefined) {
+      if (this.options.journal !== undefined) {
         try {
-          await this.journal(this.o.journal, entry);
+          await this.writeAhead(this.options.journal, entry);
         } catch (error) {
-          this.o.buffer.release(entry.bytes);
+          this.options.buffer.release(entry.bytes);
           // A drain may be waiting for this room to be filled: let it see the room is given back.
-          this.o.flusher.notify();
+          this.options.flusher.notify();
           span?.setAttribute('webhook.enqueue.outcome', 'journal_unavailable');
           throw unavailable(
             `journal not writable: ${(error as Error).message}`,
-            this.o.flusher.retryAfterSeconds(),
+            this.options.flusher.retryAfterSeconds(),
             'journal_unavailable',
           );
         }
       }
-      const outcome = this.o.ackMode === 'confirmed' ? this.awaitDelivery(entry) : undefined;
-      this.o.buffer.fill(entry, entry.bytes);
+      const outcome = this.options.ackMode === 'confirmed' ? this.awaitDelivery(entry) : undefined;
+      this.options.buffer.fill(entry, entry.bytes);
       span?.setAttribute('webhook.enqueue.outcome', 'ok');
-      this.o.metrics.accepted.add(1);
-      this.o.flusher.notify();
+      this.options.metrics.accepted.add(1);
+      this.options.flusher.notify();
       return outcome === undefined ? {} : { outcome };
     } finally {
       span?.end();
@@ -273,8 +210,8 @@ export class Intake {
   }
 
   /** Writes the entry's journal record, inside a `journal` span (a child of the request's span). */
-  private async journal(journal: IntakeJournal, entry: PendingInvoice): Promise<void> {
-    const span = this.o.tracer?.startSpan('journal');
+  private async writeAhead(journal: IntakeJournal, entry: PendingInvoice): Promise<void> {
+    const span = this.options.tracer?.startSpan('journal');
     try {
       await journal.append(entry);
       if (entry.journalPosition !== undefined) {
@@ -293,7 +230,7 @@ export class Intake {
   }
 
   private notAccepting(): IntakeError {
-    const why = this.o.notAccepting?.() ?? { reason: 'shutting down', metricReason: 'shutting_down' };
+    const why = this.options.notAccepting?.() ?? { reason: 'shutting down', metricReason: 'shutting_down' };
     return unavailable(why.reason, 5, why.metricReason);
   }
 
@@ -306,7 +243,7 @@ export class Intake {
       const timer = setTimeout(() => {
         entry.settle = undefined;
         resolve({ status: 'undelivered', reason: 'timed out waiting for SQS; the invoice stays queued for delivery' });
-      }, this.o.confirmTimeoutMs ?? 10000);
+      }, this.options.confirmTimeoutMs ?? 10000);
       entry.settle = (outcome) => {
         clearTimeout(timer);
         resolve(outcome);
@@ -319,31 +256,16 @@ export class Intake {
     this.fullSinceLog += 1;
     const now = this.now();
     if (now - this.lastFullLogMs < 1000) return;
-    this.o.logger.warn(
-      { why, rejectedSinceLastLog: this.fullSinceLog, depth: this.o.buffer.size, bytes: this.o.buffer.bytes },
+    this.options.logger.warn(
+      {
+        why,
+        rejectedSinceLastLog: this.fullSinceLog,
+        depth: this.options.buffer.size,
+        bytes: this.options.buffer.bytes,
+      },
       'buffer full: answering 503',
     );
     this.lastFullLogMs = now;
     this.fullSinceLog = 0;
   }
-}
-
-/** A top-level string or number field as text; anything else counts as absent. */
-function scalarField(invoice: Record<string, unknown>, field: string): string | undefined {
-  const value = invoice[field];
-  return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
-}
-
-function isUtf8Charset(contentType: string): boolean {
-  const match = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType);
-  return match === null || /^utf-?8$/i.test(match[1] ?? '');
-}
-
-/**
- * The body exactly as received. koa-body reads it as latin1 (one char per byte, see app.ts), so
- * turning it back into bytes is lossless; strict UTF-8 decoding happens here, not in the reader.
- */
-function rawBytes(ctx: Context): Buffer {
-  const text: unknown = ctx.request.body;
-  return typeof text === 'string' ? Buffer.from(text, 'latin1') : Buffer.alloc(0);
 }

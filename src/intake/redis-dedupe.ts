@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { DedupeWindow } from './intake.js';
+import type { DedupeWindow } from './types.js';
 
 export interface RedisDedupeWindowOptions {
   /** `redis://[user:password@]host:port[/db]` (or `rediss://` for TLS) of a Redis or Valkey every replica shares. */

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { invalidSignature } from './errors.js';
-import type { RequestHeaders, SignatureCheck } from './intake.js';
+import type { RequestHeaders, SignatureCheck } from './types.js';
 
 export interface HmacSignatureCheckOptions {
   /** Secrets any of which may have signed a request (several during a rotation). At least one. */

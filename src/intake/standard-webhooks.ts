@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { invalidSignature } from './errors.js';
-import type { RequestHeaders, SignatureCheck } from './intake.js';
+import { WEBHOOK_ID, type RequestHeaders, type SignatureCheck } from './types.js';
 
 export interface StandardWebhooksCheckOptions {
   /** `whsec_<base64 key>` secrets, any of which may have signed a request (several during a rotation). */
@@ -14,8 +14,6 @@ export interface StandardWebhooksCheckOptions {
 const SECRET_PREFIX = 'whsec_';
 const DIGEST_BYTES = 32;
 const TIMESTAMP = /^\d{1,12}$/;
-/** Message ids are printable ASCII without spaces: they are signed, logged and forwarded to SQS. */
-export const WEBHOOK_ID = /^[\x21-\x7e]{1,256}$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /** The key bytes of a `whsec_<base64>` secret; throws a RangeError naming what is wrong (never the secret). */

@@ -2,7 +2,9 @@ import { TraceFlags, isSpanContextValid, type SpanContext } from '@opentelemetry
 import { newPendingInvoice, type PendingInvoice } from '../buffer/index.js';
 import type { DeliveryLedger } from '../delivery/index.js';
 import type { JournalRecord } from './format.js';
-import { Journal, JournalError, type JournalOptions, type JournalPosition } from './journal.js';
+import { JournalError } from './errors.js';
+import { Journal } from './journal.js';
+import type { JournalOptions, JournalPosition } from './types.js';
 
 /** The journal's own options: InvoiceJournal only adds the invoice records on top. */
 export type InvoiceJournalOptions = JournalOptions;

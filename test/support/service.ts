@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../src/config/index.js';
-import { Service, type ServiceOptions } from '../../src/service.js';
+import { Service, type ServiceOptions } from '../../src/service/index.js';
 import { ServiceMetrics } from '../../src/telemetry/index.js';
 import { sampleSum } from './exposition.js';
 import { capturedLogger } from './logs.js';

@@ -104,7 +104,7 @@ describe('WorkerBatchSender: SendMessageBatch on the SQS thread, against LocalSt
 
   it('keeps the AWS SDK out of the thread that answers webhooks', () => {
     const script =
-      "require('./dist/src/service.js');" +
+      "require('./dist/src/service/index.js');" +
       "process.stdout.write(String(Object.keys(require.cache).filter((k) => k.includes('@aws-sdk/client-sqs')).length))";
     const run = spawnSync(process.execPath, ['-e', script], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30000 });
     assert.equal(run.status, 0, run.stderr);

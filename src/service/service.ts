@@ -1,22 +1,22 @@
-import http from 'node:http';
-import net, { type AddressInfo, type Socket } from 'node:net';
-import type { Tracer } from '@opentelemetry/api';
+// The service: wires the pipeline's parts together and runs its lifecycle (start, readiness, graceful stop).
+import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
-import { RingBuffer, type PendingInvoice } from './buffer/index.js';
-import { isFifoQueue, type Config } from './config/index.js';
-import { FileDeadLetterSink, type DeadLetterSink } from './deadletter/index.js';
-import { BatchDelivery, type BatchTracer } from './delivery/index.js';
+import { RingBuffer, type PendingInvoice } from '../buffer/index.js';
+import { isFifoQueue, type Config } from '../config/index.js';
+import { FileDeadLetterSink } from '../deadletter/index.js';
+import { BatchDelivery } from '../delivery/index.js';
 import {
   FixedConcurrencyLimit,
   Flusher,
   GradientConcurrencyLimit,
   type ConcurrencyLimit,
   type DrainResult,
-} from './flusher/index.js';
+} from '../flusher/index.js';
 import {
   HmacSignatureCheck,
   Intake,
+  WEBHOOK_PATH,
   RedisDedupeWindow,
   StandardWebhooksCheck,
   TtlDedupeWindow,
@@ -26,49 +26,17 @@ import {
   type DedupeWindow,
   type Readiness,
   type ReadinessCheck,
-  type SignatureCheck,
-} from './intake/index.js';
-import { InvoiceJournal } from './journal/index.js';
-// Not './sender/index.js': the AWS SDK is loaded only by the SQS thread (see worker-sender.ts).
-import type { BatchSender } from './sender/types.js';
-import { sqsSenderOptions } from './sender/options.js';
-import { WorkerBatchSender } from './sender/worker-sender.js';
-import { PipelineMetrics, type ServiceMetrics } from './telemetry/index.js';
-import { InvoiceValidator } from './validation/index.js';
-
-/**
- * Accept queue of the listening socket (Linux caps it at net.core.somaxconn, 4096 by default). Node's
- * default, 511, overflowed under bursts of new connections in the benchmark: every dropped SYN costs
- * the sender a 1 s retransmit, which makes it open still more connections.
- */
-const LISTEN_BACKLOG = 4096;
-
-export interface ServiceOptions {
-  config: Config;
-  logger: Logger;
-  /** The service's MeterProvider with its Prometheus reader. */
-  metrics: ServiceMetrics;
-  /** Default: a {@link WorkerBatchSender}: one shared SQS client, built from the config, on its own thread. */
-  sender?: BatchSender;
-  /** Default: a {@link FileDeadLetterSink} at `config.deadLetterPath`. */
-  deadLetter?: DeadLetterSink;
-  /** Spans for the validate and enqueue stages. Default: none. */
-  tracer?: Tracer;
-  /** Spans for SendMessageBatch calls. Default: none. */
-  batchTracer?: BatchTracer;
-  /** Default: when `config.webhookSecrets` is set, checks of `config.signatureScheme`; none otherwise. */
-  signature?: SignatureCheck;
-  /**
-   * Default: when `config.dedupeWindowSeconds` > 0, a bounded in-process TTL window, or the Redis at
-   * `config.dedupeStore`; none otherwise.
-   */
-  dedupe?: DedupeWindow;
-  /**
-   * Longest the stop waits, once the buffer has drained, for keep-alive connections that were never told
-   * to close (see `closeServer`). Default: the rest of `config.shutdownTimeoutMs` (at least 1000 ms).
-   */
-  idleConnectionGraceMs?: number | undefined;
-}
+} from '../intake/index.js';
+import { overloadGuardFrom, type OverloadGuard } from '../intake/overload.js';
+import { guardRoute } from '../intake/shed.js';
+import { InvoiceJournal } from '../journal/index.js';
+import { WorkerBatchSender, sqsSenderOptions, type BatchSender } from '../sender/index.js';
+import { PipelineMetrics } from '../telemetry/index.js';
+import { InvoiceValidator } from '../validation/index.js';
+import { DrainingHttpServer } from './http-server.js';
+import { RecoveryFeed, rememberRecovered } from './recovery-feed.js';
+import type { ServiceOptions } from './options.js';
+import { logShutdownReport } from './shutdown-report.js';
 
 type State = 'created' | 'recovering' | 'running' | 'draining' | 'stopped';
 
@@ -86,11 +54,10 @@ export class Service {
   private readonly highWater: number;
   private readonly dedupe: DedupeWindow | undefined;
   private readonly idleConnectionGraceMs: number | undefined;
-  private server: http.Server | undefined;
-  /** Open client connections, each with its requests not yet answered. */
-  private readonly connections = new Map<Socket, number>();
-  /** Responses not yet sent: those whose headers are still open get `Connection: close` when the drain starts. */
-  private readonly pending = new Set<http.ServerResponse>();
+  private readonly server: DrainingHttpServer;
+  private readonly recovery: RecoveryFeed;
+  /** Sheds the webhook route's excess before Koa runs (CONTRACT §12); none when OVERLOAD_* turn it off. */
+  private readonly overload: OverloadGuard | undefined;
   private state: State = 'created';
   private stopping: Promise<DrainResult> | undefined;
 
@@ -201,6 +168,7 @@ export class Service {
       logger,
       metrics: this.pipelineMetrics,
       bodyLimitBytes: config.bodyLimitBytes,
+      maxHeaders: config.httpMaxHeadersCount,
       readiness: (exclude) => this.readiness(exclude),
       openApi: openApiDocument(),
       serveMetrics: (ctx) => {
@@ -208,6 +176,17 @@ export class Service {
         options.metrics.serve(ctx.req, ctx.res);
       },
     });
+    this.overload = overloadGuardFrom(config);
+    if (this.overload) this.pipelineMetrics.observeOverload(options.metrics.meter, this.overload);
+    const handle = this.app.callback();
+    const guard = this.overload;
+    this.server = new DrainingHttpServer({
+      config,
+      logger,
+      handle: guard ? guardRoute(handle, { guard, path: WEBHOOK_PATH, metrics: this.pipelineMetrics }) : handle,
+      closing: () => this.state === 'draining' || this.state === 'stopped',
+    });
+    this.recovery = new RecoveryFeed({ buffer: this.buffer, flusher: this.flusher, logger });
   }
 
   /** The in-process window, or the one shared through DEDUPE_STORE; none while DEDUPE_WINDOW_SECONDS is 0. */
@@ -245,40 +224,9 @@ export class Service {
     // The journal's leftovers go first (before new invoices: FIFO order); a JournalError stops start-up.
     const recovered = this.journal === undefined ? [] : await this.journal.open();
     this.pipelineMetrics.journalRecovered.add(recovered.length);
-    for (const entry of recovered) {
-      const key = this.config.dedupeKey === 'webhook-id' ? entry.attributes['webhook-id'] : entry.invoiceId;
-      // The in-process window starts empty: a sender's retry of a recovered invoice is a repeat.
-      if (key !== undefined) void Promise.resolve(this.dedupe?.seen(key)).catch(() => undefined);
-    }
-    const unfed = this.feed(recovered);
-    const handle = this.app.callback();
-    const server = http.createServer(
-      {
-        requestTimeout: this.config.httpRequestTimeoutMs,
-        headersTimeout: this.config.httpHeadersTimeoutMs,
-        keepAliveTimeout: this.config.httpKeepAliveTimeoutMs,
-        // How often Node checks the two timeouts above; its 30 s default would let slow bodies linger.
-        connectionsCheckingInterval: Math.min(1000, this.config.httpHeadersTimeoutMs),
-      },
-      (req, res) => {
-        this.track(req.socket, res);
-        return handle(req, res);
-      },
-    );
-    server.on('connection', (socket: Socket) => {
-      this.connections.set(socket, 0);
-      socket.once('close', () => this.connections.delete(socket));
-    });
-    server.maxHeadersCount = this.config.httpMaxHeadersCount;
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: this.config.port, host: this.config.host, backlog: LISTEN_BACKLOG }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address() as AddressInfo;
+    rememberRecovered(recovered, this.dedupe, this.config.dedupeKey);
+    const unfed = this.recovery.feed(recovered);
+    const address = await this.server.listen();
     this.logger.info({ address: address.address, port: address.port }, 'listening');
     if (unfed.length === 0) {
       this.state = 'running';
@@ -291,24 +239,8 @@ export class Service {
     return address;
   }
 
-  /** Puts recovered invoices into the buffer, oldest first, as far as they fit; returns the rest. */
-  private feed(entries: PendingInvoice[]): PendingInvoice[] {
-    let fed = 0;
-    while (fed < entries.length) {
-      const entry = entries[fed] as PendingInvoice;
-      if (this.buffer.push(entry, entry.bytes) !== 'ok') break;
-      fed += 1;
-    }
-    if (fed > 0) this.flusher.notify();
-    return entries.slice(fed);
-  }
-
   private async feedLater(entries: PendingInvoice[]): Promise<void> {
-    let rest = entries;
-    while (rest.length > 0 && this.state === 'recovering') {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      rest = this.feed(rest);
-    }
+    await this.recovery.feedLater(entries, () => this.state === 'recovering');
     if (this.state === 'recovering') {
       this.state = 'running';
       this.logger.info('journal: every recovered invoice is in the buffer; accepting new ones');
@@ -328,9 +260,7 @@ export class Service {
     const started = performance.now();
     // Keep listening while draining: probes and late senders get a clear 503, not a refused connection.
     this.state = 'draining';
-    // From now on every response says `Connection: close`: the client learns with its answer that this
-    // connection ends, and opens its next one elsewhere (kube-proxy keeps routing an open connection here).
-    for (const res of this.pending) if (!res.headersSent) res.setHeader('Connection', 'close');
+    this.server.startDraining();
     this.logger.info({ buffered: this.buffer.size, inFlight: this.flusher.batchesInFlight }, 'draining');
     const progress = setInterval(() => {
       this.logger.info({ buffered: this.buffer.size, inFlight: this.flusher.batchesInFlight }, 'still draining');
@@ -340,70 +270,19 @@ export class Service {
     await this.journal?.settled();
     const result = await this.flusher.drain(this.config.shutdownTimeoutMs);
     clearInterval(progress);
-    await this.closeServer(
+    await this.server.close(
       this.idleConnectionGraceMs ?? Math.max(1000, this.config.shutdownTimeoutMs - (performance.now() - started)),
     );
     await this.sender.close();
     await this.journal?.close();
     await this.dedupe?.close?.();
+    this.overload?.close();
     this.state = 'stopped';
-    const tookMs = Math.round(performance.now() - started);
-    if (result.left === 0) {
-      this.logger.info({ tookMs }, 'drained: every accepted invoice reached SQS');
-    } else if (result.kept > 0) {
-      this.logger.error(
-        { left: result.left, kept: result.kept, tookMs, journalDir: this.config.journalDir },
-        `shutdown timeout: ${result.kept} invoice(s) not delivered to SQS stay in the journal; the next start sends them`,
-      );
-    } else {
-      this.logger.error(
-        { left: result.left, lost: result.lost, tookMs, deadLetterPath: this.config.deadLetterPath },
-        `shutdown timeout: ${result.left} invoice(s) not delivered to SQS were written to the dead-letter file`,
-      );
-    }
-    return result;
-  }
-
-  /** Counts a request on its connection until answered; while draining, the answer closes the connection. */
-  private track(socket: Socket, res: http.ServerResponse): void {
-    if (this.state === 'draining' || this.state === 'stopped') res.setHeader('Connection', 'close');
-    this.pending.add(res);
-    this.connections.set(socket, (this.connections.get(socket) ?? 0) + 1);
-    res.once('close', () => {
-      this.pending.delete(res);
-      const open = this.connections.get(socket);
-      if (open !== undefined) this.connections.set(socket, open - 1);
+    logShutdownReport(this.logger, result, {
+      tookMs: Math.round(performance.now() - started),
+      journalDir: this.config.journalDir,
+      deadLetterPath: this.config.deadLetterPath,
     });
-  }
-
-  /**
-   * Stops listening, then waits up to `graceMs` for every connection to end. Answered with
-   * `Connection: close`, a connection ends by itself once its response is out. An idle keep-alive
-   * connection that was never told is left open: closing it races the client, which may be sending its
-   * next request on it at that very moment, and then sees a reset instead of an answer. It gets the
-   * rest of the budget to carry one more request (answered 503, `Connection: close`) or to be closed by
-   * its client. Only connections still open when `graceMs` runs out are cut, and the log says how many.
-   */
-  private async closeServer(graceMs: number): Promise<void> {
-    const server = this.server;
-    if (server === undefined) return;
-    // net.Server's close stops listening only. http.Server's own close() would also close every idle
-    // connection at once (Node >= 19), untold ones included: the race described above.
-    const listenerClosed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
-    const deadline = performance.now() + graceMs;
-    while (this.connections.size > 0 && performance.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    if (this.connections.size > 0) {
-      const idle = [...this.connections.values()].filter((open) => open === 0).length;
-      this.logger.warn(
-        { connections: this.connections.size, idle, graceMs: Math.round(graceMs) },
-        'closing connections still open at the end of the drain budget',
-      );
-    }
-    // Closes what is left (nothing, normally) and stops the timeout checks.
-    server.close();
-    server.closeAllConnections();
-    await listenerClosed;
+    return result;
   }
 }

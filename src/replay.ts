@@ -1,15 +1,16 @@
+// `npm run replay -- <file>`: the command-line tool that sends a dead-letter file's records to SQS again.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createNoopMeter } from '@opentelemetry/api';
 import pino from 'pino';
-import { newPendingInvoice, type PendingInvoice } from '../buffer/index.js';
-import { ConfigError, loadConfig } from '../config/index.js';
-import { BatchDelivery } from '../delivery/index.js';
-import { SQS_BATCH_MAX_BYTES } from '../flusher/index.js';
-import { SqsBatchSender } from '../sender/index.js';
-import { sqsSenderOptions } from '../sender/options.js';
-import { PipelineMetrics } from '../telemetry/index.js';
-import { FileDeadLetterSink, type DeadLetterRecord } from './file-sink.js';
+import { newPendingInvoice, type PendingInvoice } from './buffer/index.js';
+import { ConfigError, loadConfig } from './config/index.js';
+import { FileDeadLetterSink, type DeadLetterRecord } from './deadletter/index.js';
+import { BatchDelivery } from './delivery/index.js';
+import { SQS_BATCH_MAX_BYTES } from './flusher/index.js';
+import { sqsSenderOptions } from './sender/index.js';
+import { SqsBatchSender } from './sender/sqs-sender.js';
+import { PipelineMetrics } from './telemetry/index.js';
 
 /** Sends of one record (the first included) before the replay gives up on it and keeps it in `<file>.failed`. */
 const REPLAY_MAX_ATTEMPTS = 6;

@@ -22,7 +22,7 @@ function pending(body: string, requestId: string): PendingInvoice {
 }
 
 function runReplay(file: string, queueUrl: string) {
-  return spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist/src/deadletter/replay.js'), file], {
+  return spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist/src/replay.js'), file], {
     env: {
       PATH: process.env.PATH ?? '',
       SQS_QUEUE_URL: queueUrl,
