@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DeleteMessageBatchCommand, PurgeQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { after, describe, test } from 'node:test';
 import { attack, findVegeta, hits, writeTargets, type VegetaHit } from '../../../bench/vegeta.js';
 import { spawnedPipeline } from '../../support/pipeline.js';
-import { metricValue } from '../../support/service.js';
+import type { Config } from '../../../src/config/index.js';
+import { REPO_ROOT, metricValue } from '../../support/service.js';
 import { attribute, elasticmq } from '../../support/sqs.js';
 import { waitUntil } from '../../support/wait.js';
 
@@ -122,7 +123,12 @@ describe('overload (CONTRACT §12), vegeta against the built service on ElasticM
 
   test('at twice the sustained rate: goodput near the peak, the rest 503 overloaded at once, every 2xx on the queue', async (t) => {
     const vegeta = findVegeta();
-    const { svc, queueUrl } = await spawnedPipeline(t, { sqs: elasticmq });
+    // The shipped defaults (test services turn the event-loop signal off: see support/service.ts).
+    const defaults = JSON.parse(readFileSync(path.join(REPO_ROOT, 'config', 'default.json'), 'utf8')) as Config;
+    const { svc, queueUrl } = await spawnedPipeline(t, {
+      sqs: elasticmq,
+      env: { OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: String(defaults.overloadMaxEventLoopDelayMs) },
+    });
     const url = `${svc.url}/webhooks/invoice`;
     let file = 0;
     const run = async (rate: number, durationMs: number, keepBodies: boolean): Promise<Step> => {
