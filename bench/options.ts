@@ -98,6 +98,11 @@ export interface BenchOptions {
   maxWorkers: number;
   /** Whether to measure RSS with the default buffer full (SQS unreachable). Default: yes (smoke: no). */
   bufferFullRss: boolean;
+  /**
+   * After the rates: each target with a ceiling in the run (it failed a rate) is offered this multiple
+   * of its highest sustained rate for one step (CONTRACT §12, graceful overload). 0 = none. Default: 2 (smoke: 0).
+   */
+  overloadFactor: number;
   /** Run the service targets with --cpu-prof and summarise the profiles. Default: no. */
   cpuProfile: boolean;
   /**
@@ -130,6 +135,7 @@ const USAGE = `usage: node dist/bench/run.js [options]
   --timeout 5s               vegeta per-request timeout
   --max-workers N            vegeta worker cap (default 5000)
   --no-buffer-full           skip the RSS-with-full-buffer measurement
+  --overload 2               after the rates, offer each target with a ceiling this multiple of its highest sustained rate (0: skip)
   --cpu-prof                 run service targets with --cpu-prof and summarise the profiles
   --stop-below 0.5           stop stepping a target once it answers less than this share of the offered rate
   --service-env K=V,K=V      extra environment for the service targets (e.g. FLUSH_CONCURRENCY=16)`;
@@ -163,6 +169,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     requestTimeoutMs: 5000,
     maxWorkers: 5000,
     bufferFullRss: !smoke,
+    overloadFactor: smoke ? 0 : 2,
     cpuProfile: false,
     stopBelowSuccess: 0.5,
     drainTimeoutMs: 60000,
@@ -221,6 +228,9 @@ export function parseOptions(argv: string[]): BenchOptions {
         break;
       case '--max-workers':
         options.maxWorkers = Number(value());
+        break;
+      case '--overload':
+        options.overloadFactor = Number(value());
         break;
       case '--no-buffer-full':
         options.bufferFullRss = false;

@@ -60,6 +60,26 @@ export interface StepResult {
   /** How long the target took to empty its buffer (or in-flight calls) after the step, ms. */
   drainMs?: number;
   drained?: boolean;
+  /** The overload step (offered `factor` × the target's highest sustained rate): answers split by kind. */
+  overload?: OverloadSplit;
+}
+
+/** An overload step's answers, accepted and refused apart (from every request vegeta recorded). */
+export interface OverloadSplit {
+  factor: number;
+  /** The target's highest sustained rate before this step. */
+  sustainedPerSecond: number;
+  accepted: number;
+  /** 503 answers, and how many of them said `reason: overloaded` and carried Retry-After. */
+  shed: number;
+  shedOverloaded: number;
+  shedWithRetryAfter: number;
+  /** Client timeouts and connection errors (vegeta code 0). */
+  unanswered: number;
+  /** Any other status. */
+  other: number;
+  acceptedMs: { p50: number; p99: number; max: number };
+  shedMs: { p50: number; p99: number; max: number };
 }
 
 export interface BufferFullResult {
@@ -102,6 +122,8 @@ export interface BenchResults {
   /** Environment overrides given to the service targets (--service-env). */
   serviceEnv: Record<string, string>;
   steps: StepResult[];
+  /** The overload steps (after the rates): one per target that met its ceiling. */
+  overloadSteps?: StepResult[];
   bufferFull?: BufferFullResult;
   profiles?: string[];
   commandLine: string;
@@ -379,6 +401,168 @@ function rssVerdict(results: BenchResults): TargetVerdict {
   };
 }
 
+/**
+ * Issue 19's definition: ≥ 99.9% answered 2xx, throughput ≥ 95% of the offered rate, p99 < 1 s (a
+ * service that sheds may refuse a few requests in a noisy second without having lost its footing).
+ */
+export function sustained19(s: StepResult): boolean {
+  return (
+    s.outcome === 'ok' &&
+    (s.success ?? 0) >= 0.999 &&
+    (s.throughputPerSecond ?? 0) >= 0.95 * s.ratePerSecond &&
+    (s.latencyMs?.p99 ?? Infinity) < 1000
+  );
+}
+
+/** The highest offered rate a target sustained, by {@link sustained19}. */
+export function highestSustained19(steps: StepResult[], target: TargetName): number | undefined {
+  const clean = steps.filter((s) => s.target === target && sustained19(s));
+  return clean.length === 0 ? undefined : Math.max(...clean.map((s) => s.ratePerSecond));
+}
+
+/** The overload steps as a table: accepted and shed answers apart. */
+export function overloadMarkdown(results: BenchResults): string {
+  const rows = (results.overloadSteps ?? []).map((s) => {
+    const o = s.overload;
+    const peak = peakThroughput([...results.steps, ...(results.overloadSteps ?? [])], s.target)?.throughputPerSecond;
+    const ms = (v: number | undefined): string =>
+      v === undefined || !Number.isFinite(v) ? '–' : v < 10 ? v.toFixed(2) : v.toFixed(0);
+    return [
+      s.target,
+      `${o?.factor ?? '?'}× ${o?.sustainedPerSecond ?? '?'} = ${s.ratePerSecond}`,
+      fmt(s.sentPerSecond),
+      fmt(s.throughputPerSecond),
+      fmt(peak),
+      pct(ratio(s.throughputPerSecond, peak)),
+      ms(o?.acceptedMs.p50),
+      ms(o?.acceptedMs.p99),
+      `${o?.shed ?? 0} (${o?.shedOverloaded ?? 0} overloaded, ${o?.shedWithRetryAfter ?? 0} Retry-After)`,
+      ms(o?.shedMs.p50),
+      ms(o?.shedMs.p99),
+      ms(o?.shedMs.max),
+      String(o?.unanswered ?? 0),
+      String(o?.other ?? 0),
+      fmt(s.cpu?.targetPct),
+      fmt(s.cpu?.vegetaPct),
+      fmt(s.cpu?.otherPct),
+    ];
+  });
+  return markdownTable(
+    [
+      'target',
+      'offered /s',
+      'sent/s',
+      'goodput /s',
+      'peak /s',
+      'goodput / peak',
+      'accepted p50 ms',
+      'accepted p99 ms',
+      '503s',
+      '503 p50 ms',
+      '503 p99 ms',
+      '503 max ms',
+      'unanswered',
+      'other status',
+      'CPU %',
+      'vegeta CPU %',
+      'other CPU %',
+    ],
+    rows,
+  );
+}
+
+/** The targets of issue 19 (performance round three), judged from this run's numbers (ElasticMQ). */
+export function issue19Verdicts(results: BenchResults): TargetVerdict[] {
+  const { steps } = results;
+  const all = [...steps, ...(results.overloadSteps ?? [])];
+  const out: TargetVerdict[] = [];
+  const judge = (ok: boolean | undefined): TargetVerdict['verdict'] =>
+    ok === undefined ? 'n/a' : ok ? 'met' : 'missed';
+  const has = (t: TargetName): boolean => results.targets.includes(t);
+  const rateOf = (t: TargetName): number | undefined => (has(t) ? highestSustained19(steps, t) : undefined);
+
+  const svc: TargetName = 'service-notrace-emq';
+  const over = results.overloadSteps?.find((s) => s.target === svc);
+  const o = over?.overload;
+  const peak = peakThroughput(all, svc)?.throughputPerSecond;
+  const share = ratio(over?.throughputPerSecond, peak);
+  const lost = over === undefined ? undefined : undelivered(over);
+  const shedOk = o !== undefined && o.shed === o.shedOverloaded && o.shed === o.shedWithRetryAfter && o.other === 0;
+  out.push({
+    goal: 'graceful overload: at 2× the sustained rate, goodput ≥ 90% of the peak, accepted p99 ≤ 1 s, every refusal 503 overloaded + Retry-After within 50 ms (p99), no client timeouts, nothing accepted lost',
+    measured:
+      over === undefined || o === undefined
+        ? 'not measured (no overload step: the target met no ceiling, or --overload 0)'
+        : `${fmt(over.throughputPerSecond)}/s of a ${fmt(peak)}/s peak (${pct(share)}) at ${over.ratePerSecond}/s offered; accepted p99 ${fmt(o.acceptedMs.p99)} ms; ` +
+          `${o.shed} shed (${o.shedOverloaded} overloaded, ${o.shedWithRetryAfter} with Retry-After; p50 ${fmt(o.shedMs.p50, 1)}, p99 ${fmt(o.shedMs.p99, 1)}, max ${fmt(o.shedMs.max)} ms); ` +
+          `${o.unanswered} unanswered, ${o.other} other statuses; undelivered after drain ${lost ?? '?'}`,
+    verdict: judge(
+      over === undefined || o === undefined || share === undefined
+        ? undefined
+        : share >= 0.9 && o.acceptedMs.p99 <= 1000 && shedOk && o.shedMs.p99 <= 50 && o.unanswered === 0 && lost === 0,
+    ),
+  });
+
+  const emq = rateOf(svc);
+  const manager = rateOf('batch-manager');
+  const vsManager = ratio(emq, manager);
+  out.push({
+    goal: 'sustained rate ≥ 1.25× the Java batch manager in the same run (then 1.5×)',
+    measured:
+      emq === undefined || manager === undefined ? 'not measured' : `${emq}/s vs ${manager}/s: ${fmt(vsManager, 2)}×`,
+    verdict: judge(vsManager === undefined ? undefined : vsManager >= 1.25),
+  });
+
+  const at4k = step(steps, svc, 4000);
+  const us = at4k === undefined ? undefined : cpuMicrosPerInvoice(at4k);
+  out.push({
+    goal: 'CPU per invoice, all threads, at 4,000/s untraced ≤ 120 µs',
+    measured:
+      at4k === undefined
+        ? 'not measured (no 4000/s step)'
+        : `${fmt(us)} µs (${fmt((at4k.success ?? 0) * 100, 1)}% ok, ${fmt(at4k.throughputPerSecond)}/s)`,
+    verdict: judge(us === undefined || at4k === undefined ? undefined : us <= 120 && sustained19(at4k)),
+  });
+
+  const traced = rateOf('service-emq');
+  const tracedShare = ratio(traced, emq);
+  out.push({
+    goal: 'every request traced: sustained ≥ 75% of untraced',
+    measured:
+      traced === undefined || emq === undefined
+        ? `not measured${results.targetNotes['service-emq'] ? ` (${results.targetNotes['service-emq']})` : ''}`
+        : `${traced}/s vs ${emq}/s: ${pct(tracedShare)}`,
+    verdict: judge(tracedShare === undefined ? undefined : tracedShare >= 0.75),
+  });
+  const sampled = rateOf('service-sampled');
+  const untracedLs = rateOf('service-notrace');
+  const sampledShare = ratio(sampled, untracedLs);
+  out.push({
+    goal: 'with 10% head sampling: sustained ≥ 95% of untraced (LocalStack targets)',
+    measured:
+      sampled === undefined || untracedLs === undefined
+        ? 'not measured'
+        : `${sampled}/s vs ${untracedLs}/s: ${pct(sampledShare)}`,
+    verdict: judge(sampledShare === undefined ? undefined : sampledShare >= 0.95),
+  });
+
+  const j = step(steps, 'service-journal', 2000);
+  const u = step(steps, 'service-notrace', 2000);
+  const extra = j?.latencyMs && u?.latencyMs ? j.latencyMs.p99 - u.latencyMs.p99 : undefined;
+  // Two p99s compare only where both held the rate: a collapsing step's p99 is its timeout.
+  const bothHeld = j !== undefined && u !== undefined && sustained19(j) && sustained19(u);
+  out.push({
+    goal: 'journal on: p99 at 2,000/s ≤ untraced p99 + 2 ms (LocalStack targets)',
+    measured:
+      extra === undefined
+        ? 'not measured'
+        : `${fmt(j?.latencyMs?.p99, 2)} ms vs ${fmt(u?.latencyMs?.p99, 2)} ms: ${extra >= 0 ? '+' : '−'}${fmt(Math.abs(extra), 2)} ms` +
+          (bothHeld ? '' : ' (not judged: one or both did not sustain 2,000/s)'),
+    verdict: judge(extra === undefined || !bothHeld ? undefined : extra <= 2),
+  });
+  return out;
+}
+
 /** The targets of issue 14 (performance round two), judged from this run's numbers. */
 export function issue14Verdicts(results: BenchResults): TargetVerdict[] {
   const { steps } = results;
@@ -600,7 +784,30 @@ export function resultsMarkdown(results: BenchResults, extra: string[] = []): st
     );
     if (b.heap) lines.push(b.heap, '');
   }
+  if ((results.overloadSteps ?? []).length > 0) {
+    lines.push('## Overload (CONTRACT §12)', '');
+    lines.push(
+      'After the rates, each target that met its ceiling in the run is offered a multiple of its highest sustained rate ' +
+        '(issue 19: ≥ 99.9% 2xx, ≥ 95% of the offered rate, p99 < 1 s) for one step. Goodput is 2xx answers per second; ' +
+        'the peak is the best goodput of the target over the run, this step included. Latencies are split: accepted (2xx) ' +
+        'and refused (503) answers apart; unanswered = client timeouts and resets.',
+      '',
+      markdownTable(COLUMNS, (results.overloadSteps ?? []).map(stepRow)),
+      '',
+      overloadMarkdown(results),
+      '',
+    );
+  }
   if (results.mode === 'full' && results.targets.some((t) => t.includes('emq'))) {
+    lines.push('## Targets of issue 19', '');
+    lines.push(
+      markdownTable(
+        ['goal', 'measured', 'verdict'],
+        issue19Verdicts(results).map((v) => [v.goal, v.measured, v.verdict === 'met' ? 'met' : `**${v.verdict}**`]),
+        ['---', '---', '---'],
+      ),
+    );
+    lines.push('');
     lines.push('## Targets of issue 14', '');
     lines.push(
       markdownTable(

@@ -17,12 +17,15 @@ import { profileMarkdown, summariseProfile } from './profile.js';
 import { delta, scrape, type Scrape } from './prometheus.js';
 import {
   consoleTable,
+  highestSustained19,
   issue14Verdicts,
+  issue19Verdicts,
   resultsMarkdown,
   verdicts,
   type BenchResults,
   type BufferFullResult,
   type MachineInfo,
+  type OverloadSplit,
   type ProbeWindow,
   type StepResult,
 } from './report.js';
@@ -40,7 +43,7 @@ import {
   type ElasticMqHandle,
 } from './sqs.js';
 import { nodeBinary, startTarget, type RunningTarget } from './targets.js';
-import { attack, findVegeta, report, writeTargets } from './vegeta.js';
+import { attack, findVegeta, hits, report, writeTargets, type VegetaHit } from './vegeta.js';
 
 /** Distinct invoices per targets file; vegeta cycles through them. */
 const MAX_DISTINCT_BODIES = 20000;
@@ -211,10 +214,54 @@ interface LoadOptions {
   jaegerPid: number | undefined;
 }
 
-/** One recorded step: attack at `rate` for the step duration, drain, read the deltas. */
-async function runStep(load: LoadOptions, target: Target, rate: number, durationMs: number): Promise<StepResult> {
+const quantiles = (values: number[]): { p50: number; p99: number; max: number } => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  return { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? NaN };
+};
+
+/** The overload step's answers, accepted and refused apart. */
+function overloadSplit(all: VegetaHit[], factor: number, sustainedPerSecond: number): OverloadSplit {
+  const ms = (h: VegetaHit): number => h.latency / 1e6;
+  const accepted = all.filter((h) => h.code >= 200 && h.code < 300);
+  const shed = all.filter((h) => h.code === 503);
+  const overloaded = shed.filter((h) => {
+    try {
+      return (
+        (JSON.parse(Buffer.from(h.body ?? '', 'base64').toString('utf8')) as { reason?: unknown }).reason ===
+        'overloaded'
+      );
+    } catch {
+      return false;
+    }
+  });
+  return {
+    factor,
+    sustainedPerSecond,
+    accepted: accepted.length,
+    shed: shed.length,
+    shedOverloaded: overloaded.length,
+    shedWithRetryAfter: shed.filter((h) => (h.headers?.['Retry-After']?.[0] ?? '') !== '').length,
+    unanswered: all.filter((h) => h.code === 0).length,
+    other: all.filter((h) => h.code !== 0 && h.code !== 503 && (h.code < 200 || h.code >= 300)).length,
+    acceptedMs: quantiles(accepted.map(ms)),
+    shedMs: quantiles(shed.map(ms)),
+  };
+}
+
+/**
+ * One recorded step: attack at `rate` for the step duration, drain, read the deltas. An overload step
+ * keeps every answer's body and headers, to split accepted from shed answers.
+ */
+async function runStep(
+  load: LoadOptions,
+  target: Target,
+  rate: number,
+  durationMs: number,
+  overload?: { factor: number; sustainedPerSecond: number },
+): Promise<StepResult> {
   const { vegeta, options, workDir } = load;
-  const label = `${target.name}-${rate}`;
+  const label = `${target.name}-${rate}${overload ? '-overload' : ''}`;
   const targetsFile = path.join(workDir, `${label}.targets.jsonl`);
   const resultsFile = path.join(workDir, `${label}.bin`);
   const runId = `${Date.now().toString(36)}${rate}`;
@@ -240,6 +287,7 @@ async function runStep(load: LoadOptions, target: Target, rate: number, duration
       requestTimeoutMs: options.requestTimeoutMs,
       maxWorkers: options.maxWorkers,
       outputFile: resultsFile,
+      ...(overload ? { maxBodyBytes: -1 } : {}),
     });
   } catch (error) {
     meter.stop();
@@ -249,6 +297,9 @@ async function runStep(load: LoadOptions, target: Target, rate: number, duration
   const attackEndedAt = Date.now();
   const drain = await waitForDrain(target.running.url, before, options.drainTimeoutMs);
   const r = await report(vegeta, resultsFile);
+  const split = overload
+    ? overloadSplit(await hits(vegeta, resultsFile), overload.factor, overload.sustainedPerSecond)
+    : undefined;
   rmSync(resultsFile, { force: true });
   rmSync(targetsFile, { force: true });
   const after = drain.after;
@@ -280,6 +331,7 @@ async function runStep(load: LoadOptions, target: Target, rate: number, duration
     ...probeOf(target.running.probeFile, attackStartedAt, attackEndedAt),
     drainMs: drain.ms,
     drained: drain.drained,
+    ...(split ? { overload: split } : {}),
   };
   if (!drain.drained) result.note = `not drained within ${options.drainTimeoutMs / 1000} s`;
   if (hasSqs && calls !== undefined && messages !== undefined && batches !== undefined) {
@@ -332,14 +384,16 @@ async function warmUp(load: LoadOptions, target: Target): Promise<void> {
   rmSync(resultsFile, { force: true });
   rmSync(targetsFile, { force: true });
   await waitForDrain(target.running.url, before, options.drainTimeoutMs);
+  // A cold process (JIT) sheds part of its first seconds with 503 overloaded: answered, not broken.
+  const answered = r.success + (r.status_codes['503'] ?? 0) / Math.max(1, r.requests);
   if (r.success < 0.99) {
     log(
       `warm-up of ${target.name} at ${rate}/s: ${(r.success * 100).toFixed(1)}% success ` +
         `(${JSON.stringify(r.status_codes)}): the machine is busy, or the target is slow to start`,
     );
   }
-  // Below half, the target is broken rather than slow: stop before recording nonsense.
-  if (r.success < 0.5) {
+  // Below half answered, the target is broken rather than slow: stop before recording nonsense.
+  if (answered < 0.5) {
     throw new Error(
       `warm-up of ${target.name} at ${rate}/s got ${(r.success * 100).toFixed(1)}% success ` +
         `(${JSON.stringify(r.status_codes)}; ${(r.errors ?? []).slice(0, 2).join(' | ')}); see ${target.running.logFile}`,
@@ -449,6 +503,7 @@ async function main(): Promise<number> {
   const targets: Target[] = [];
   const queues: string[] = [];
   const steps: StepResult[] = [];
+  const overloadSteps: StepResult[] = [];
   const profileDir = path.join(options.workDir, 'profiles');
   let jaeger: JaegerHandle | undefined;
   let elasticmq: ElasticMqHandle | undefined;
@@ -561,6 +616,33 @@ async function main(): Promise<number> {
       }
     }
 
+    // Graceful overload (CONTRACT §12): each target that met its ceiling in the run, at a multiple of
+    // the highest rate it sustained. Targets that sustained every rate offered have no ceiling here.
+    if (options.overloadFactor > 0) {
+      for (const name of options.targets) {
+        const target = targets.find((t) => t.name === name);
+        if (targetNotes[name] || target === undefined) continue;
+        const ok = steps.filter((s) => s.target === name && s.outcome === 'ok');
+        const best = highestSustained19(steps, name);
+        if (best === undefined || !ok.some((s) => s.ratePerSecond > best)) continue;
+        const rate = Math.round(options.overloadFactor * best);
+        log(
+          `${name} @ ${rate}/s (overload: ${options.overloadFactor}x its sustained ${best}/s) for ${options.stepDurationMs / 1000} s`,
+        );
+        const result = await runStep(load, target, rate, options.stepDurationMs, {
+          factor: options.overloadFactor,
+          sustainedPerSecond: best,
+        });
+        overloadSteps.push(result);
+        const o = result.overload;
+        log(
+          `  -> ${(result.throughputPerSecond ?? 0).toFixed(0)}/s accepted, ${o?.shed ?? 0} shed (p99 ${(o?.shedMs.p99 ?? NaN).toFixed(1)} ms), ` +
+            `${o?.unanswered ?? 0} unanswered, accepted p99 ${(o?.acceptedMs.p99 ?? NaN).toFixed(0)} ms`,
+        );
+        await sleep(1000);
+      }
+    }
+
     for (const t of targets) await t.running.stop();
     if (options.bufferFullRss) {
       log('RSS with the default buffer full (SQS unreachable)');
@@ -588,6 +670,7 @@ async function main(): Promise<number> {
     targetNotes,
     serviceEnv: options.serviceEnv,
     steps,
+    ...(overloadSteps.length > 0 ? { overloadSteps } : {}),
     ...(bufferFull ? { bufferFull } : {}),
     commandLine: `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim(),
   };
@@ -610,7 +693,7 @@ async function main(): Promise<number> {
   writeFileSync(path.join(options.outDir, `${localDate()}.json`), JSON.stringify(results, null, 2) + '\n');
   process.stdout.write(`\n${consoleTable(steps)}\n\n`);
   if (!options.smoke) {
-    for (const v of [...issue14Verdicts(results), ...verdicts(results)]) {
+    for (const v of [...issue19Verdicts(results), ...issue14Verdicts(results), ...verdicts(results)]) {
       process.stdout.write(`${v.verdict.padEnd(6)}  ${v.goal}: ${v.measured}\n`);
     }
   }

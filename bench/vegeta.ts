@@ -54,6 +54,8 @@ export interface AttackOptions {
   outputFile: string;
   /** Called with vegeta's pid once it runs. */
   onStart?: (pid: number) => void;
+  /** Response bytes vegeta keeps per result (-max-body); -1 = all. Default: 0 (none). */
+  maxBodyBytes?: number;
 }
 
 /** Runs one open-model attack at a fixed rate; resolves once vegeta exited (and was reaped). */
@@ -68,7 +70,7 @@ export async function attack(options: AttackOptions): Promise<void> {
       `-duration=${options.durationMs}ms`,
       `-timeout=${options.requestTimeoutMs}ms`,
       `-max-workers=${options.maxWorkers}`,
-      '-max-body=0',
+      `-max-body=${options.maxBodyBytes ?? 0}`,
       `-output=${options.outputFile}`,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
@@ -103,4 +105,25 @@ export async function report(vegeta: string, resultsFile: string): Promise<Veget
     maxBuffer: 64 * 1024 * 1024,
   });
   return JSON.parse(stdout) as VegetaReport;
+}
+
+/** One request of an attack, as `vegeta encode -to json` gives it (latency in ns, body base64). */
+export interface VegetaHit {
+  code: number;
+  timestamp: string;
+  latency: number;
+  error: string;
+  body: string | null;
+  headers: Record<string, string[]> | null;
+}
+
+/** Every request of a results file, in the order vegeta wrote them. */
+export async function hits(vegeta: string, resultsFile: string): Promise<VegetaHit[]> {
+  const { stdout } = await execFileAsync(vegeta, ['encode', '-to', 'json', resultsFile], {
+    maxBuffer: 1024 * 1024 * 1024,
+  });
+  return stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as VegetaHit);
 }

@@ -114,6 +114,10 @@ httpRequestTimeoutMs: HTTP_REQUEST_TIMEOUT_MS
 httpHeadersTimeoutMs: HTTP_HEADERS_TIMEOUT_MS
 httpKeepAliveTimeoutMs: HTTP_KEEPALIVE_TIMEOUT_MS
 httpMaxHeadersCount: HTTP_MAX_HEADERS
+overloadMaxInFlightRequests: OVERLOAD_MAX_IN_FLIGHT_REQUESTS
+overloadMaxEventLoopDelayMs: OVERLOAD_MAX_EVENT_LOOP_DELAY_MS
+overloadMinEventLoopUtilization: OVERLOAD_MIN_EVENT_LOOP_UTILIZATION
+overloadRetryAfterSeconds: OVERLOAD_RETRY_AFTER_SECONDS
 {{- end }}
 
 {{/* A value as an environment string. Values files hold numbers as floats: print whole ones without an exponent (6.7108864e+07). */}}

@@ -162,6 +162,28 @@ export const ConfigSchema = Type.Object(
     httpHeadersTimeoutMs: Type.Integer({ minimum: 1000, description: 'Longest the headers may take to arrive.' }),
     httpKeepAliveTimeoutMs: Type.Integer({ minimum: 0, description: 'Idle keep-alive socket lifetime.' }),
     httpMaxHeadersCount: Type.Integer({ minimum: 10, maximum: 2000, description: 'Most headers a request may carry.' }),
+    overloadMaxInFlightRequests: Type.Integer({
+      minimum: 0,
+      description:
+        'Webhook requests taken and not yet answered above which new ones are answered 503 overloaded at once; 0 = no limit.',
+    }),
+    overloadMaxEventLoopDelayMs: Type.Integer({
+      minimum: 0,
+      maximum: 10000,
+      description:
+        'Median event-loop delay over 100 ms above which a shrinking share of webhook requests is answered 503 overloaded; 0 = off.',
+    }),
+    overloadMinEventLoopUtilization: Type.Number({
+      minimum: 0,
+      maximum: 1,
+      description:
+        'The event-loop delay counts as overload only when the loop was also busy at least this share of the interval (a loop late because other processes took the CPU is not overloaded).',
+    }),
+    overloadRetryAfterSeconds: Type.Integer({
+      minimum: 1,
+      maximum: 3600,
+      description: 'Retry-After of a 503 overloaded answer, in seconds.',
+    }),
   },
   { additionalProperties: false },
 );
@@ -217,6 +239,10 @@ export const ENVIRONMENT = {
   HTTP_HEADERS_TIMEOUT_MS: 'httpHeadersTimeoutMs',
   HTTP_KEEPALIVE_TIMEOUT_MS: 'httpKeepAliveTimeoutMs',
   HTTP_MAX_HEADERS: 'httpMaxHeadersCount',
+  OVERLOAD_MAX_IN_FLIGHT_REQUESTS: 'overloadMaxInFlightRequests',
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: 'overloadMaxEventLoopDelayMs',
+  OVERLOAD_MIN_EVENT_LOOP_UTILIZATION: 'overloadMinEventLoopUtilization',
+  OVERLOAD_RETRY_AFTER_SECONDS: 'overloadRetryAfterSeconds',
 } as const satisfies Record<string, keyof Config>;
 
 /** Settings that hold secrets: never logged. */

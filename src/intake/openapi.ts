@@ -132,7 +132,7 @@ export function openApiDocument(
             ),
             '503': jsonBody(
               'Unavailable',
-              'Buffer full (SQS slow or down), shutting down, or not confirmed in time. Retry after the given seconds.',
+              'Overloaded (reason `overloaded`: more requests than the service can take; answered at once), buffer full (SQS slow or down), shutting down, or not confirmed in time. Retry after the given seconds.',
               { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } },
             ),
           },
@@ -189,7 +189,11 @@ export function openApiDocument(
           reason: { type: 'string', description: 'The SQS error code.' },
         }),
         Unavailable: errorSchema('unavailable', 'Nothing was queued; retry after Retry-After seconds.', {
-          reason: { type: 'string' },
+          reason: {
+            type: 'string',
+            description:
+              '`overloaded` when shed past the rate the service sustains (CONTRACT §12); otherwise a sentence.',
+          },
         }),
       },
       headers: {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
 
 // A caller's id is echoed only when it is a short, printable token: it lands in logs and headers.
-const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+export const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Gives every request an id (the caller's, when sane) and puts it on every response. */
 export async function requestId(ctx: Context, next: Next): Promise<void> {

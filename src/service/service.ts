@@ -15,6 +15,7 @@ import {
 } from '../flusher/index.js';
 import {
   Intake,
+  WEBHOOK_PATH,
   RedisDedupeWindow,
   TtlDedupeWindow,
   createApp,
@@ -24,6 +25,8 @@ import {
   type ReadinessCheck,
 } from '../intake/index.js';
 import { HANDOFF_PATH, HandoffReceiver } from '../handoff/index.js';
+import { overloadGuardFrom, type OverloadGuard } from '../intake/overload.js';
+import { guardRoute } from '../intake/shed.js';
 import { InvoiceJournal } from '../journal/index.js';
 import { WorkerBatchSender, sqsSenderOptions, type BatchSender } from '../sender/index.js';
 import { PipelineMetrics } from '../telemetry/index.js';
@@ -51,6 +54,8 @@ export class Service {
   private readonly idleConnectionGraceMs: number | undefined;
   private readonly server: DrainingHttpServer;
   private readonly recovery: RecoveryFeed;
+  /** Sheds the webhook route's excess before Koa runs (CONTRACT §12); none when OVERLOAD_* turn it off. */
+  private readonly overload: OverloadGuard | undefined;
   private state: State = 'created';
   private stopping: Promise<DrainResult> | undefined;
 
@@ -175,7 +180,12 @@ export class Service {
             accepting: () => this.state === 'running',
             notify: () => this.flusher.notify(),
           });
-    const app = this.app.callback();
+    // The overload guard sheds on the webhook route before Koa runs (CONTRACT §12).
+    this.overload = overloadGuardFrom(config);
+    if (this.overload) this.pipelineMetrics.observeOverload(options.metrics.meter, this.overload);
+    const callback = this.app.callback();
+    const guard = this.overload;
+    const app = guard ? guardRoute(callback, { guard, path: WEBHOOK_PATH, metrics: this.pipelineMetrics }) : callback;
     this.server = new DrainingHttpServer({
       config,
       logger,
@@ -274,6 +284,7 @@ export class Service {
     await this.sender.close();
     await this.journal?.close();
     await this.dedupe?.close?.();
+    this.overload?.close();
     // Leftovers go to a Ready peer (journal on); then every invoice still at risk here is named.
     const { loss } = await finishShutdown(this.config, this.logger, result, Math.round(performance.now() - started));
     this.state = 'stopped';

@@ -13,6 +13,7 @@ export type RejectReason =
   | 'journal_unavailable'
   | 'starting'
   | 'shutting_down'
+  | 'overloaded'
   | 'not_delivered';
 
 /** Something whose state is read when metrics are collected. */
@@ -149,6 +150,24 @@ export class PipelineMetrics {
         result.observe(inFlight, flusher.inFlight());
       },
       [limit, inFlight],
+    );
+  }
+
+  /** Reports the overload guard's state (src/intake/overload.ts) whenever metrics are collected. */
+  observeOverload(meter: Meter, guard: { readonly inFlight: number; readonly admitRatio: number }): void {
+    const inFlight = meter.createObservableGauge('webhook_requests_in_flight', {
+      description: 'Webhook requests taken by the overload guard and not yet answered.',
+    });
+    const ratio = meter.createObservableGauge('webhook_admission_ratio', {
+      description:
+        'Share of webhook requests the overload guard admits now (1 = all; below 1 the rest get 503 overloaded).',
+    });
+    meter.addBatchObservableCallback(
+      (result) => {
+        result.observe(inFlight, guard.inFlight);
+        result.observe(ratio, guard.admitRatio);
+      },
+      [inFlight, ratio],
     );
   }
 

@@ -54,6 +54,27 @@ describe('loadConfig', () => {
     assert.equal(config.webhookSecrets, '');
     assert.equal(config.dedupeWindowSeconds, 0);
     assert.equal(config.sqsEndpoint, undefined);
+    // CONTRACT §12: shedding is on by default.
+    assert.equal(config.overloadMaxInFlightRequests, 1000);
+    assert.equal(config.overloadMaxEventLoopDelayMs, 20);
+    assert.equal(config.overloadMinEventLoopUtilization, 0.9);
+    assert.equal(config.overloadRetryAfterSeconds, 1);
+  });
+
+  test('OVERLOAD_* set the overload guard; 0 turns a signal off, a Retry-After of 0 is refused by name', () => {
+    const config = load({
+      SQS_QUEUE_URL: QUEUE_URL,
+      OVERLOAD_MAX_IN_FLIGHT_REQUESTS: '0',
+      OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '25',
+      OVERLOAD_RETRY_AFTER_SECONDS: '3',
+    });
+    assert.equal(config.overloadMaxInFlightRequests, 0);
+    assert.equal(config.overloadMaxEventLoopDelayMs, 25);
+    assert.equal(config.overloadRetryAfterSeconds, 3);
+    assert.throws(
+      () => load({ SQS_QUEUE_URL: QUEUE_URL, OVERLOAD_RETRY_AFTER_SECONDS: '0' }),
+      /OVERLOAD_RETRY_AFTER_SECONDS/,
+    );
   });
 
   test('environment variables override the files, coerced to the setting type', () => {

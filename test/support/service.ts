@@ -16,6 +16,13 @@ export function tempDir(prefix = 'invoice-webhook-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
 }
 
+/**
+ * The overload guard's event-loop signal is off in test services: tests share a busy machine and run
+ * several services (and fuzzers) in one process, so a late loop would turn their answers into 503
+ * overloaded. The overload test (test/live/intake/overload.test.ts) turns it back on at its default.
+ */
+export const TEST_OVERLOAD_ENV = { OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0' } as const;
+
 /** The configuration a test service runs with: defaults, LocalStack, an ephemeral port, then overrides. */
 export function testConfig(overrides: Partial<Config> & { sqsQueueUrl: string }): Config {
   const base = loadConfig({
@@ -26,6 +33,7 @@ export function testConfig(overrides: Partial<Config> & { sqsQueueUrl: string })
       HOST: '127.0.0.1',
       LOG_LEVEL: 'silent',
       DEAD_LETTER_PATH: path.join(tempDir(), 'dead-letter.jsonl'),
+      ...TEST_OVERLOAD_ENV,
     },
   });
   return { ...base, ...overrides };
@@ -99,6 +107,7 @@ export async function spawnService(
       HOST: '127.0.0.1',
       OTEL_SDK_DISABLED: 'true',
       DEAD_LETTER_PATH: path.join(tempDir(), 'dead-letter.jsonl'),
+      ...TEST_OVERLOAD_ENV,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
