@@ -243,7 +243,8 @@ describe('overload (CONTRACT §12), vegeta against the built service on ElasticM
       `${unanswered} requests not answered (timeouts, resets), over ${UNANSWERED_SHARE * 100}%:\n${report}`,
     );
     // Every refusal is a 503 overloaded with Retry-After (nothing else, e.g. buffer_full, and no 5xx).
-    const refused = overload.hits.filter((h) => h.code < 200 || h.code >= 300);
+    // Answered and not 2xx (code 0, unanswered, is judged above).
+    const refused = overload.hits.filter((h) => h.code !== 0 && (h.code < 200 || h.code >= 300));
     for (const h of refused) {
       assert.equal(h.code, 503, `a refusal other than 503: ${JSON.stringify(h).slice(0, 300)}\n${report}`);
       const retryAfter = h.headers?.['Retry-After']?.[0];
@@ -256,7 +257,11 @@ describe('overload (CONTRACT §12), vegeta against the built service on ElasticM
       refused.length > 0,
       `twice the sustained rate shed nothing: the ramp did not find the ceiling\n${report}`,
     );
-    assert.equal(shedMetric, refused.length, `the metric counts every shed request\n${report}`);
+    // The metric counts every shed request: those answered, and perhaps some the client stopped waiting for.
+    assert.ok(
+      shedMetric >= refused.length && shedMetric <= refused.length + unanswered,
+      `the metric counts every shed request (${shedMetric} counted, ${refused.length} answered 503)\n${report}`,
+    );
     // The shape: goodput held, refusals fast, accepted answers not seconds late.
     assert.ok(overload.goodput >= GOODPUT_SHARE * peak, `goodput below ${GOODPUT_SHARE} of the peak\n${report}`);
     assert.ok(overload.shedP50Ms <= SHED_P50_MS, `503 overloaded median above ${SHED_P50_MS} ms\n${report}`);
