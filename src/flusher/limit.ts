@@ -61,7 +61,7 @@ const WARMUP_CALLS = 10;
  * already in flight carry the same news. It grows only while it holds a full batch back, and never leaves
  * [min, max].
  *
- * Hand-written (≈ 100 lines) because npm has no maintained adaptive-limit package; the algorithm is
+ * Hand-written because npm has no maintained adaptive-limit package; the algorithm is
  * Gradient2's: gradient = clamp(tolerance × longRtt / shortRtt, 0.5, 1), new = limit × gradient + √limit.
  */
 export class GradientConcurrencyLimit implements ConcurrencyLimit {

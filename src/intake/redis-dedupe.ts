@@ -21,7 +21,7 @@ export interface RedisDedupeWindowOptions {
  * The dedupe window in a Redis or Valkey that every replica shares, so a sender's retry that the load
  * balancer sends to another replica is still recognised: `SET <prefix><key> 1 NX PX <window>` answers
  * "first time" (OK) or "repeat" (nil) atomically. ioredis pipelines concurrent commands into one write
- * (enableAutoPipelining), so at 2,000 requests/s the store costs one round trip per event-loop turn.
+ * (enableAutoPipelining), so under load the store costs one round trip per event-loop turn, not one per request.
  *
  * When the store cannot answer (down, unreachable, slower than `commandTimeoutMs`) the request is
  * accepted as new and the failure counted and logged: fail open. Dedupe is an optimisation on top of
@@ -46,7 +46,7 @@ export class RedisDedupeWindow implements DedupeWindow {
     this.prefix = options.keyPrefix ?? 'invoice-webhook:dedupe:';
     this.onStoreError = options.onStoreError ?? (() => undefined);
     this.logger = options.logger;
-    // Required here, not imported at the top: without a shared store ioredis is never loaded (~2 MB of heap).
+    // Required here, not imported at the top: without a shared store ioredis is never loaded.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { Redis: RedisClient } = require('ioredis') as typeof import('ioredis');
     this.redis = new RedisClient(options.url, {

@@ -1,6 +1,6 @@
 // The SQS thread: runs an SqsBatchSender for the intake thread's WorkerBatchSender (worker-sender.ts).
-// Building, signing and parsing a SendMessageBatch call costs the AWS SDK ~0.4 ms of CPU, plus the
-// garbage it leaves; here that work runs off the event loop that answers webhooks.
+// Building, signing and parsing a SendMessageBatch call costs the AWS SDK real CPU and garbage
+// (bench/results has the profiles); here that work runs off the event loop that answers webhooks.
 //
 // With `node --require dist/src/telemetry/preload.js`, Node preloads the same module in this thread
 // too, so the OpenTelemetry SDK is started here before the AWS SDK is loaded, and the AWS SDK and
