@@ -39,6 +39,18 @@ export function parseSecrets(csv: string): string[] {
 }
 
 /**
+ * The accepted clock difference of a signature's timestamp, for every scheme: `seconds`, or the
+ * default 300 (SIGNATURE_TOLERANCE_SECONDS); a negative or non-finite value is a RangeError.
+ */
+export function signatureTolerance(seconds: number | undefined): number {
+  const tolerance = seconds ?? 300;
+  if (!Number.isFinite(tolerance) || tolerance < 0) {
+    throw new RangeError(`toleranceSeconds must be a non-negative number, got ${tolerance}`);
+  }
+  return tolerance;
+}
+
+/**
  * Verifies `X-Webhook-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` (docs/api.md, Signatures).
  * Several `v1` entries may be given (the sender signing with old and new secret); any of them may match any
  * configured secret. Unknown keys (a future `v2`) are ignored. Every secret is compared against every
@@ -54,10 +66,7 @@ export class HmacSignatureCheck implements SignatureCheck {
     if (options.secrets.length === 0 || options.secrets.some((s) => s.length === 0)) {
       throw new RangeError('HmacSignatureCheck needs at least one non-empty secret');
     }
-    const tolerance = options.toleranceSeconds ?? 300;
-    if (!Number.isFinite(tolerance) || tolerance < 0) {
-      throw new RangeError(`toleranceSeconds must be a non-negative number, got ${tolerance}`);
-    }
+    const tolerance = signatureTolerance(options.toleranceSeconds);
     this.secrets = [...options.secrets];
     this.toleranceSeconds = tolerance;
     this.now = options.now ?? (() => Date.now() / 1000);

@@ -1,6 +1,7 @@
 // Verifies Standard Webhooks' `webhook-*` headers (SIGNATURE_SCHEME=standard-webhooks; docs/api.md).
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { invalidSignature } from './errors.js';
+import { signatureTolerance } from './signature.js';
 import { WEBHOOK_ID, type RequestHeaders, type SignatureCheck } from './types.js';
 
 export interface StandardWebhooksCheckOptions {
@@ -64,10 +65,7 @@ export class StandardWebhooksCheck implements SignatureCheck {
 
   constructor(options: StandardWebhooksCheckOptions) {
     if (options.secrets.length === 0) throw new RangeError('StandardWebhooksCheck needs at least one secret');
-    const tolerance = options.toleranceSeconds ?? 300;
-    if (!Number.isFinite(tolerance) || tolerance < 0) {
-      throw new RangeError(`toleranceSeconds must be a non-negative number, got ${tolerance}`);
-    }
+    const tolerance = signatureTolerance(options.toleranceSeconds);
     this.keys = options.secrets.map(decodeStandardSecret);
     this.toleranceSeconds = tolerance;
     this.now = options.now ?? (() => Date.now() / 1000);

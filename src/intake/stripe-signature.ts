@@ -1,6 +1,7 @@
 // Verifies Stripe's `Stripe-Signature` header (SIGNATURE_SCHEME=stripe; docs/stripe.md, docs/api.md Signatures).
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { invalidSignature } from './errors.js';
+import { signatureTolerance } from './signature.js';
 import type { RequestHeaders, SignatureCheck } from './types.js';
 
 export interface StripeSignatureCheckOptions {
@@ -42,10 +43,7 @@ export class StripeSignatureCheck implements SignatureCheck {
     if (options.secrets.some((secret) => !STRIPE_SECRET.test(secret))) {
       throw new RangeError('a Stripe endpoint secret is "whsec_" followed by printable characters');
     }
-    const tolerance = options.toleranceSeconds ?? 300;
-    if (!Number.isFinite(tolerance) || tolerance < 0) {
-      throw new RangeError(`toleranceSeconds must be a non-negative number, got ${tolerance}`);
-    }
+    const tolerance = signatureTolerance(options.toleranceSeconds);
     this.secrets = [...options.secrets];
     this.toleranceSeconds = tolerance;
     this.now = options.now ?? (() => Date.now() / 1000);
