@@ -132,7 +132,7 @@ describe('helm chart: alert rules (PrometheusRule)', () => {
       assert.ok(mine.some((c) => c.exp_alerts.length > 0), `${alert} has a case where it fires`);
       assert.ok(mine.some((c) => c.exp_alerts.length === 0), `${alert} has a case where it stays quiet`);
     }
-    assert.equal(alerts.size, 7);
+    assert.equal(alerts.size, 8);
   });
 
   it('the unit tests can fail: with a higher buffer threshold the buffer case does not fire', () => {
