@@ -74,6 +74,34 @@ describe('deployed: the Dockerfile image installed with the chart', () => {
     );
   });
 
+  it('the lab does not enforce it: a pod in another namespace, not a listed peer, still reaches a service pod', async () => {
+    // What the policy does not allow, tried: this is what shows the lab's CNI ignores NetworkPolicies, so no
+    // test here can show the policy blocking anything. The node's own traffic would prove nothing (always allowed).
+    const [target] = await readyPods(NAMESPACE, 2);
+    assert.ok(target?.ip);
+    const script = `require('node:http').get({ host: '${target.ip}', port: 3000, path: '/livez', timeout: 5000 }, (r) => {
+        console.log('status ' + r.statusCode); r.resume();
+      }).on('error', (e) => console.log('error ' + e.code)).on('timeout', function () { console.log('timeout'); this.destroy(); });`;
+    const out = await kubectl(
+      'run',
+      'np-outsider',
+      '--namespace',
+      'default',
+      '--rm',
+      '-i',
+      '--restart=Never',
+      `--image=${lab.image}`,
+      '--image-pull-policy=Never',
+      '--overrides={"spec":{"automountServiceAccountToken":false}}',
+      '--command',
+      '--',
+      'node',
+      '-e',
+      script,
+    );
+    assert.match(out, /^status 200$/m, `the outsider's connection: ${out}`);
+  });
+
   it('helm install with the Ingress on and no webhook secret fails with the message naming webhookSecrets.existingSecret, and installs nothing', async () => {
     const release = 'iw-unsigned';
     const failed = await helm(
