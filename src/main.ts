@@ -4,7 +4,7 @@ import path from 'node:path';
 import { trace } from '@opentelemetry/api';
 import { ConfigError, loadConfig, redactConfig, type Config } from './config/index.js';
 import { OtelBatchTracer } from './delivery/index.js';
-import { Service } from './service/index.js';
+import { Service, unsignedExposureWarning } from './service/index.js';
 import { ServiceMetrics, createLogger, telemetry } from './telemetry/index.js';
 import { SchemaFileError } from './validation/index.js';
 
@@ -42,6 +42,8 @@ async function main(): Promise<void> {
     throw error;
   }
   logger.info({ config: redactConfig(config), version: pkg.version, telemetry: otel.state }, 'starting');
+  const unsigned = unsignedExposureWarning(config);
+  if (unsigned) logger.warn({ host: unsigned.host, port: unsigned.port }, unsigned.message);
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -161,3 +161,10 @@ go to a Ready peer before the pod exits.
 {{- printf "%s-handoff" (include "invoice-webhook.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 {{- end }}
+
+{{/* The TCP port of a URL: its explicit port, else 443 for https and 80 for http. */}}
+{{- define "invoice-webhook.urlPort" -}}
+{{- $url := urlParse . }}
+{{- $port := regexFind ":[0-9]+$" $url.host | trimPrefix ":" }}
+{{- if $port }}{{ $port }}{{ else if eq $url.scheme "https" }}443{{ else }}80{{ end }}
+{{- end }}

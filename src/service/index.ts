@@ -9,3 +9,4 @@ export {
   type ReportLine,
   type ShutdownFacts,
 } from './shutdown-report.js';
+export { isLoopback, unsignedExposureWarning } from './unsigned-warning.js';

@@ -1,7 +1,9 @@
 // Live cluster (npm run test:k8s): pods go away while SQS is unreachable, with the chart's default values
 // (a StatefulSet, one claim per pod from the cluster's default StorageClass, the journal on, the hand-off to
-// Ready peers on). The only overrides are what a user sets: the image, the queue and its endpoint (and, in the
-// last case, persistence off and one replica). Does every invoice answered 2xx reach SQS once it is back?
+// Ready peers on). The only overrides are what a user sets: the image, the queue and its endpoint (in the
+// scale-down case the NetworkPolicy too, whose egress rule to the release's own pods the hand-off needs; the
+// lab's CNI does not enforce it, so this shows the policy leaves the hand-off working, not that it blocks; in
+// the last case persistence off and one replica). Does every invoice answered 2xx reach SQS once it is back?
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -181,13 +183,31 @@ describe(
       assertNothingLost(o);
     });
 
-    it('2. a scale-down 2 -> 1: the removed pod’s leftovers are not stranded on its claim; they reach SQS', async (t) => {
-      const { namespace, relay, queueUrl } = await setUp(t, 'down-scale', lab.sqsRelayPort + 2);
+    it('2. a scale-down 2 -> 1, networkPolicy on: the removed pod’s leftovers are handed off, not stranded on its claim; they reach SQS', async (t) => {
+      const { namespace, relay, queueUrl } = await setUp(t, 'down-scale', lab.sqsRelayPort + 2, {
+        networkPolicy: { enabled: true },
+      });
       cleanups.push(
         () => relay.stop(),
         () => deleteNamespace(namespace),
       );
       await readyPods(namespace, 2);
+      const policy = JSON.parse(await kubectl('-n', namespace, 'get', 'networkpolicy', FULLNAME, '-o', 'json')) as {
+        spec: { egress: { to?: { podSelector?: unknown }[]; ports?: { port: number }[] }[] };
+      };
+      const egress = policy.spec.egress.map((r) => ({
+        own: r.to !== undefined,
+        ports: (r.ports ?? []).map((p) => p.port),
+      }));
+      assert.deepEqual(
+        egress,
+        [
+          { own: false, ports: [53, 53] },
+          { own: false, ports: [relay.port] },
+          { own: true, ports: [3000] },
+        ],
+        'DNS, this case’s SQS relay, and the hand-off to its own pods',
+      );
       const removed = `${FULLNAME}-1`;
       const logs = followLogs(namespace, removed);
       await relay.stop();

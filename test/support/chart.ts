@@ -249,11 +249,8 @@ export function selects(selector: Labels | undefined, labels: Labels | undefined
   return Object.entries(selector).every(([key, value]) => labels?.[key] === value);
 }
 
-/**
- * NOTES.txt as `helm install` prints it (helm template leaves it out): rendered from a copy of the chart in
- * which a wrapper template includes it.
- */
-export function renderNotes(args: readonly string[] = []): string {
+/** A copy of the chart in which a wrapper template renders NOTES.txt as a manifest (`notes: <text>`). */
+function chartWithNotes(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'chart-notes-'));
   cpSync(CHART_DIR, dir, { recursive: true });
   const notes = readFileSync(path.join(CHART_DIR, 'templates', 'NOTES.txt'), 'utf8');
@@ -261,19 +258,52 @@ export function renderNotes(args: readonly string[] = []): string {
     path.join(dir, 'templates', 'notes-as-manifest.yaml'),
     `{{- define "test.notes" }}${notes}{{- end }}\nnotes: {{ include "test.notes" . | toJson }}\n`,
   );
-  const result = run(tool('helm'), [
-    'template',
-    RELEASE,
-    dir,
-    '--namespace',
-    NAMESPACE,
-    '--kube-version',
-    KUBE_VERSION,
-    '--show-only',
-    'templates/notes-as-manifest.yaml',
-    ...args,
-  ]);
-  rmSync(dir, { recursive: true, force: true });
+  return dir;
+}
+
+function templateWithNotes(args: readonly string[]): RunResult {
+  const dir = chartWithNotes();
+  try {
+    return run(tool('helm'), [
+      'template',
+      RELEASE,
+      dir,
+      '--namespace',
+      NAMESPACE,
+      '--kube-version',
+      KUBE_VERSION,
+      ...args,
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * NOTES.txt as `helm install` prints it (helm template leaves it out): rendered from a copy of the chart in
+ * which a wrapper template includes it.
+ */
+export function renderNotes(args: readonly string[] = []): string {
+  const result = templateWithNotes(['--show-only', 'templates/notes-as-manifest.yaml', ...args]);
   assert.equal(result.status, 0, result.stderr);
   return (parseAllDocuments(result.stdout)[0]?.toJS() as { notes: string }).notes;
+}
+
+/**
+ * The manifests and NOTES.txt of one rendering: what is random at render time (the hand-off token the chart
+ * makes) is the same in both.
+ */
+export function renderWithNotes(args: readonly string[] = []): { manifests: Manifest[]; notes: string } {
+  const result = templateWithNotes(args);
+  assert.equal(result.status, 0, `helm template ${args.join(' ')} failed:\n${result.stderr}`);
+  const manifests: Manifest[] = [];
+  let notes: string | undefined;
+  for (const doc of parseAllDocuments(result.stdout)) {
+    const value = doc.toJS() as (Manifest & { notes?: string }) | null;
+    if (value === null) continue;
+    if (typeof value.notes === 'string' && value.kind === undefined) notes = value.notes;
+    else manifests.push(value);
+  }
+  assert.ok(notes !== undefined, 'NOTES.txt rendered');
+  return { manifests, notes };
 }
