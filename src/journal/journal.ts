@@ -10,6 +10,7 @@ import {
   closeSegmentFiles,
   createSegment,
   removeOrphanRetireFiles,
+  SYNC_ON_WRITE,
   segmentSeqs,
   unlinkSegment,
   type Segment,
@@ -19,8 +20,8 @@ import { GroupCommit } from './writer.js';
 
 /**
  * The write-ahead journal (Vector's disk buffer, Fluent Bit's filesystem storage): every accepted
- * invoice is appended to a segment file and fdatasync'ed before it is acknowledged; concurrent appends
- * share one write and one sync (group commit). A record is retired, once SQS acknowledged it or it was
+ * invoice is appended to a segment file and made durable (an O_DSYNC write, or a write and fdatasync)
+ * before it is acknowledged; concurrent appends share one durable write (group commit). A record is retired, once SQS acknowledged it or it was
  * dead-lettered, by appending its offset to the segment's retire file without a sync: a retirement lost
  * in a crash of the machine only makes the invoice be sent again, never lost. A segment whose records are
  * all retired is deleted. {@link Journal.open} recovers what an earlier run left behind.
@@ -114,7 +115,7 @@ export class Journal {
   }
 
   /**
-   * Appends a record and resolves once it is durable (written and fdatasync'ed), with its position.
+   * Appends a record and resolves once it is durable (see segment.ts, SYNC_ON_WRITE), with its position.
    * Rejects with a {@link JournalError} when the write or the sync fails; nothing of it stays then.
    */
   append(record: JournalRecord): Promise<JournalPosition> {
@@ -174,6 +175,7 @@ export class Journal {
     }
     const total = offset - start;
     try {
+      const started = this.now();
       let written = 0;
       while (written < total) {
         const parts = written === 0 ? buffers : [Buffer.concat(buffers).subarray(written)];
@@ -181,8 +183,8 @@ export class Journal {
         if (result.bytesWritten === 0) throw new Error('short write');
         written += result.bytesWritten;
       }
-      const started = this.now();
-      await handle.datasync();
+      // With O_DSYNC (segment.ts) the bytes are durable once writev returns; otherwise sync them now.
+      if (!SYNC_ON_WRITE) await handle.datasync();
       this.observer.synced?.((this.now() - started) / 1000, buffers.length);
     } catch (error) {
       // Leave no part of a failed batch behind: its requests are answered 503, so none of it may be sent.

@@ -92,7 +92,7 @@ export class PipelineMetrics {
       description: 'Entries written to the dead-letter file, by reason.',
     });
     this.journalFsyncDuration = meter.createHistogram('journal_fsync_duration_seconds', {
-      description: 'Duration of one journal fdatasync (one group commit).',
+      description: 'Duration of one journal group commit: its write and sync (one O_DSYNC write on Linux).',
       unit: 's',
       advice: {
         explicitBucketBoundaries: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],

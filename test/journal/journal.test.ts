@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, constants, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import pino from 'pino';
@@ -18,6 +18,7 @@ import {
   type JournalPosition,
   type JournalRecord,
 } from '../../src/journal/index.js';
+import { SYNC_ON_WRITE, closeSegmentFiles, createSegment } from '../../src/journal/segment.js';
 import { spawnService, tempDir } from '../support/service.js';
 
 const logger = pino({ level: 'silent' });
@@ -129,6 +130,20 @@ describe('journal segment format', () => {
 });
 
 describe('Journal', () => {
+  test('a segment log is opened with O_DSYNC where the platform has it, so each write is durable when it returns', async (t) => {
+    if (process.platform !== 'linux') {
+      // Only Linux shows an open file's flags (/proc/self/fdinfo); the suite runs on Linux (CONTRIBUTING.md).
+      assert.fail(`this check reads /proc/self/fdinfo, which ${process.platform} does not have`);
+    }
+    assert.equal(SYNC_ON_WRITE, true, 'Linux has O_DSYNC');
+    const segment = await createSegment(tempDir(), 1);
+    t.after(() => closeSegmentFiles(segment));
+    const fd = segment.handle?.fd as number;
+    const flags = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
+    assert.ok(flags !== undefined, 'fdinfo names the flags');
+    assert.equal(Number.parseInt(flags, 8) & constants.O_DSYNC, constants.O_DSYNC, `flags ${flags} include O_DSYNC`);
+  });
+
   test('concurrent appends share one fdatasync (group commit), and each resolves with its own position', async () => {
     const dir = tempDir();
     const syncs: number[] = [];
