@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { TARGET_DESCRIPTIONS, type TargetName } from './options.js';
 import type { CpuWindow } from './procfs.js';
+import { withoutMachinePaths } from './machine-paths.js';
 
 /** Event-loop delay and GC inside the target over a step (bench/probe.ts). */
 export interface ProbeWindow {
@@ -843,5 +844,5 @@ if (require.main === module) {
     process.stderr.write('usage: node dist/bench/report.js RESULTS.json OUT.md\n');
     process.exit(2);
   }
-  writeFileSync(out, resultsMarkdown(JSON.parse(readFileSync(json, 'utf8')) as BenchResults));
+  writeFileSync(out, withoutMachinePaths(resultsMarkdown(JSON.parse(readFileSync(json, 'utf8')) as BenchResults)));
 }

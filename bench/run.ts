@@ -44,6 +44,7 @@ import {
 } from './sqs.js';
 import { nodeBinary, startTarget, type RunningTarget } from './targets.js';
 import { attack, findVegeta, hits, report, writeTargets, type VegetaHit } from './vegeta.js';
+import { withoutMachinePaths } from './machine-paths.js';
 
 /** Distinct invoices per targets file; vegeta cycles through them. */
 const MAX_DISTINCT_BODIES = 20000;
@@ -688,9 +689,12 @@ async function main(): Promise<number> {
 
   const markdown = resultsMarkdown(results, extra);
   const mdFile = path.join(options.outDir, `${localDate()}.md`);
-  writeFileSync(mdFile, markdown);
+  writeFileSync(mdFile, withoutMachinePaths(markdown));
   // The raw numbers next to the markdown: re-render with `node dist/bench/report.js <date>.json <date>.md`.
-  writeFileSync(path.join(options.outDir, `${localDate()}.json`), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(
+    path.join(options.outDir, `${localDate()}.json`),
+    withoutMachinePaths(JSON.stringify(results, null, 2) + '\n'),
+  );
   process.stdout.write(`\n${consoleTable(steps)}\n\n`);
   if (!options.smoke) {
     for (const v of [...issue19Verdicts(results), ...issue14Verdicts(results), ...verdicts(results)]) {
