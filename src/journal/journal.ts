@@ -39,6 +39,8 @@ export class Journal {
   private diskBytes = 0;
   private readonly writer = new GroupCommit((buffers) => this.writeBatch(buffers));
   private readonly ledger: RetirementLedger;
+  /** Deletions of fully retired segments under way: close() waits for them, so the next open sees none half done. */
+  private readonly deletions = new Set<Promise<void>>();
   private closed = false;
 
   private constructor(options: JournalOptions, nextSeq: number) {
@@ -52,7 +54,7 @@ export class Journal {
     this.nextSeq = nextSeq;
     this.ledger = new RetirementLedger({
       segment: (seq) => this.segments.get(seq),
-      deleteSegment: (segment) => this.deleteSegment(segment),
+      deleteSegment: (segment) => this.trackDeletion(this.deleteSegment(segment)),
       logger: this.logger,
     });
   }
@@ -141,7 +143,14 @@ export class Journal {
     await this.settled();
     this.closed = true;
     this.ledger.flush();
+    await Promise.all(this.deletions);
     for (const segment of this.segments.values()) await closeSegmentFiles(segment);
+  }
+
+  private trackDeletion(deletion: Promise<void>): Promise<void> {
+    const tracked = deletion.finally(() => this.deletions.delete(tracked));
+    this.deletions.add(tracked);
+    return tracked;
   }
 
   /** Takes in segment `seq` as an earlier run left it; deletes it when nothing in it is live. */

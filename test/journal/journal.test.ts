@@ -207,6 +207,27 @@ describe('Journal', () => {
     await again.journal.close();
   });
 
+  test('close() returns only once the segments retired just before it are deleted, so the next open finds none half gone', async () => {
+    const dir = tempDir();
+    const { journal } = await Journal.open({ dir, maxBytes: 1 << 30, segmentMaxBytes: 1024, logger });
+    const positions: JournalPosition[] = [];
+    for (let i = 0; i < 400; i += 1) positions.push(await journal.append(record(i, `{"pad":"${'x'.repeat(100)}"}`)));
+    const before = segmentFiles(dir).length;
+    assert.ok(before >= 40, `only ${before} segments`);
+    // As the hand-off does: retire, let the retirements be written on the next turn (which starts
+    // deleting the segments left with nothing live), then close at once.
+    journal.retire(positions.slice(0, 399));
+    await new Promise((resolve) => setImmediate(resolve));
+    await journal.close();
+    assert.ok(segmentFiles(dir).length <= 2, `after close, segments still on disk: ${segmentFiles(dir).join(', ')}`);
+    const again = await Journal.open({ dir, maxBytes: 1 << 30, logger });
+    assert.deepEqual(
+      again.recovered.map((r) => r.record.i),
+      ['inv_399'],
+    );
+    await again.journal.close();
+  });
+
   test('garbage after a crash is truncated at start, and every whole record is recovered', async () => {
     const dir = tempDir();
     const { journal } = await Journal.open({ dir, maxBytes: 1 << 30, logger });
