@@ -78,19 +78,43 @@ async function setUp(t: TestContext, name: string, relayPort: number, extra: Rec
   return { namespace, relay, queueUrl, values };
 }
 
-/** Posts INVOICES through the Service while SQS is unreachable; every one must be answered 202. */
+/** Most times one invoice is sent again after `503 overloaded` before the test gives up on it. */
+const OVERLOADED_RETRIES = 20;
+
+/**
+ * Posts INVOICES through the Service while SQS is unreachable; every one must be answered 202. A pod that
+ * has just started may shed a request while V8 compiles (`503 overloaded`, docs/operations.md, Past the
+ * ceiling): that one is sent again after a pause, as a sender honouring Retry-After would. Any other
+ * answer fails the test.
+ */
 async function acceptWhileSqsIsDown(namespace: string): Promise<Set<string>> {
   const ip = await clusterIp(namespace);
   // A pod seen Ready may not be an endpoint in kube-proxy's rules yet (refused for a moment).
   await eventually('the Service answering', () => serviceAnswers(ip), 60_000);
   const ids = new Set<string>();
+  let shed = 0;
   for (let i = 0; i < INVOICES; i += 1) {
     const body = JSON.stringify(makeInvoice());
-    const { status, text } = await postToService(ip, body);
-    assert.equal(status, 202, `accepted into the journal while SQS is unreachable: ${text}`);
+    let answer = await postToService(ip, body);
+    for (let retry = 0; retry < OVERLOADED_RETRIES && isOverloaded(answer); retry += 1) {
+      shed += 1;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      answer = await postToService(ip, body);
+    }
+    assert.equal(answer.status, 202, `accepted into the journal while SQS is unreachable: ${answer.text}`);
     ids.add((JSON.parse(body) as { id: string }).id);
   }
+  if (shed > 0) console.log(`test:k8s note: ${shed} posts answered 503 overloaded were sent again`);
   return ids;
+}
+
+function isOverloaded(answer: { status: number; text: string }): boolean {
+  if (answer.status !== 503) return false;
+  try {
+    return (JSON.parse(answer.text) as { reason?: unknown }).reason === 'overloaded';
+  } catch {
+    return false;
+  }
 }
 
 /** What the pods' logs say about their shutdowns: invoices handed to a peer, and left in a journal (by id). */
