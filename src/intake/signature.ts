@@ -51,6 +51,36 @@ export function signatureTolerance(seconds: number | undefined): number {
 }
 
 /**
+ * True when a signature's timestamp (unix seconds) lies within `toleranceSeconds` of `nowSeconds`, either
+ * way. Checked before any HMAC work, so replays of old requests cost nothing.
+ */
+export function isFresh(nowSeconds: number, timestampSeconds: number, toleranceSeconds: number): boolean {
+  return Math.abs(Math.floor(nowSeconds) - timestampSeconds) <= toleranceSeconds;
+}
+
+/**
+ * True when any candidate digest equals the HMAC-SHA256 of `signedPrefix` followed by `rawBody` under any
+ * key. Every key is compared against every candidate in constant time, without stopping at the first
+ * match, so timing says nothing about which one matched. Shared by every signature scheme.
+ */
+export function anyHmacMatches(
+  keys: readonly (string | Buffer)[],
+  signedPrefix: string,
+  rawBody: Buffer,
+  candidates: readonly Buffer[],
+): boolean {
+  let matched = 0;
+  for (const key of keys) {
+    const expected = createHmac('sha256', key).update(signedPrefix).update(rawBody).digest();
+    for (const candidate of candidates) {
+      // Non-short-circuiting OR: every comparison runs whatever matched before.
+      matched |= timingSafeEqual(expected, candidate) ? 1 : 0;
+    }
+  }
+  return matched !== 0;
+}
+
+/**
  * Verifies `X-Webhook-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` (docs/api.md, Signatures).
  * Several `v1` entries may be given (the sender signing with old and new secret); any of them may match any
  * configured secret. Unknown keys (a future `v2`) are ignored. Every secret is compared against every
@@ -78,20 +108,11 @@ export class HmacSignatureCheck implements SignatureCheck {
     const parsed = parseHeader(header);
     if (parsed === undefined) throw invalidSignature('malformed signature header');
 
-    // Checked before any HMAC work: replays of old requests cost us nothing.
-    if (Math.abs(Math.floor(this.now()) - Number(parsed.timestamp)) > this.toleranceSeconds) {
+    if (!isFresh(this.now(), Number(parsed.timestamp), this.toleranceSeconds))
       throw invalidSignature('stale timestamp');
+    if (!anyHmacMatches(this.secrets, `${parsed.timestamp}.`, rawBody, parsed.signatures)) {
+      throw invalidSignature('no matching signature');
     }
-
-    let matched = 0;
-    for (const secret of this.secrets) {
-      const expected = createHmac('sha256', secret).update(`${parsed.timestamp}.`).update(rawBody).digest();
-      for (const candidate of parsed.signatures) {
-        // Non-short-circuiting OR: every comparison runs whatever matched before.
-        matched |= timingSafeEqual(expected, candidate) ? 1 : 0;
-      }
-    }
-    if (matched === 0) throw invalidSignature('no matching signature');
   }
 }
 
