@@ -21,10 +21,11 @@ import { GroupCommit } from './writer.js';
 /**
  * The write-ahead journal (Vector's disk buffer, Fluent Bit's filesystem storage): every accepted
  * invoice is appended to a segment file and made durable (an O_DSYNC write, or a write and fdatasync)
- * before it is acknowledged; concurrent appends share one durable write (group commit). A record is retired, once SQS acknowledged it or it was
- * dead-lettered, by appending its offset to the segment's retire file without a sync: a retirement lost
- * in a crash of the machine only makes the invoice be sent again, never lost. A segment whose records are
- * all retired is deleted. {@link Journal.open} recovers what an earlier run left behind.
+ * before it is acknowledged; concurrent appends share one durable write (group commit). A record is
+ * retired, once SQS acknowledged it or it was dead-lettered, by appending its offset to the segment's
+ * retire file without a sync: a retirement lost in a crash of the machine only makes the invoice be sent
+ * again, never lost. A segment whose records are all retired is deleted. {@link Journal.open} recovers
+ * what an earlier run left behind.
  */
 export class Journal {
   private readonly dir: string;
